@@ -1,0 +1,16 @@
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VAR_DIR=/app/var
+WORKDIR /app
+RUN groupadd --system app && useradd --system --gid app --home /app app
+COPY pyproject.toml README.md ./
+COPY apps ./apps
+COPY config ./config
+RUN pip install --upgrade pip && pip install .
+COPY . .
+RUN python scripts/compile_messages.py \
+    && DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=build python manage.py collectstatic --no-input -v0 \
+    && mkdir -p /app/var && chown -R app:app /app/var
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status==200 else 1)"
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,36 @@
+# Alilo Privacy Portal. `make run` starts the portal; `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SIZE ?= small
+
+.PHONY: run test lint messages bench reliability clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: $(VENV)/.installed
+	@$(PY) scripts/run.py
+
+test: $(VENV)/.installed
+	@bash scripts/test-services.sh
+	@$(PY) scripts/compile_messages.py
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	@$(PY) -m ruff check --fix .
+	@$(PY) -m ruff format .
+
+messages: $(VENV)/.installed
+	@$(PY) manage.py makemessages --no-obsolete --no-location -l kk -l ru -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*"
+	@$(PY) scripts/compile_messages.py
+
+clean:
+	rm -rf var/broker var/broker-control var/cache var/celerybeat-schedule*

@@ -1,0 +1,68 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "language")
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    ordering = ["-date_joined"]
+    list_display = ["email", "full_name", "language", "agreement_status", "last_used_at", "is_staff"]
+    list_filter = ["agreement_status", "language", "is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "full_name", "phone"]
+    show_full_result_count = False
+    readonly_fields = [
+        "agreement_status",
+        "agreement_ended_at",
+        "consent_withdrawn_at",
+        "last_used_at",
+        "erased_at",
+        "last_login",
+        "date_joined",
+    ]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Personal details"), {"fields": ["full_name", "phone", "language"]}),
+        (
+            _("Agreement and consent"),
+            {
+                "fields": [
+                    "agreement_status",
+                    "agreement_ended_at",
+                    "consent_withdrawn_at",
+                    "last_used_at",
+                    "erased_at",
+                ]
+            },
+        ),
+        (
+            _("Permissions"),
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "full_name", "language", "usable_password", "password1", "password2"],
+            },
+        ),
+    ]

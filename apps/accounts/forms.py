@@ -1,0 +1,105 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from apps.notifications.services import outbox_email_queue
+
+
+class SignupForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    phone = PhoneNumberField(
+        label=_("Phone (optional)"),
+        required=False,
+        region="KZ",
+        help_text=_("For example +7 701 234 5678."),
+        error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("Password again"), strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].initial = get_language()
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["full_name"].widget.attrs.update(autocomplete="name")
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.fields["password1"].widget.attrs.update(autocomplete="new-password")
+        self.fields["password2"].widget.attrs.update(autocomplete="new-password")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this email already exists."), code="duplicate")
+        return email
+
+    def clean_full_name(self):
+        name = " ".join(self.cleaned_data["full_name"].split())
+        if not name:
+            raise forms.ValidationError(_("Enter your full name."), code="required")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error(
+                "password2", forms.ValidationError(_("The two passwords differ."), code="mismatch")
+            )
+        elif p1:
+            user = get_user_model()(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(p1, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    phone = PhoneNumberField(
+        label=_("Phone (optional)"),
+        required=False,
+        region="KZ",
+        error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True}))
+    error_messages = {
+        "invalid_login": _("The email or password is wrong. Both are case-sensitive except the email."),
+        "inactive": _("This account is not active."),
+    }
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Send the reset link through the outbox, in the account's language."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        user = context["user"]
+        outbox_email_queue(
+            to=to_email,
+            template="password_reset",
+            language=user.language,
+            context={
+                "full_name": user.full_name,
+                "reset_path": f"/accounts/reset/{context['uid']}/{context['token']}/",
+            },
+            dedup_key=f"password-reset:{user.pk}:{context['token']}",
+            user=user,
+        )

@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("The email must be set")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class AgreementStatus(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    phone = PhoneNumberField(_("phone number"), blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    agreement_status = models.CharField(
+        _("user agreement"), max_length=8, choices=AgreementStatus.choices, default=AgreementStatus.ACTIVE
+    )
+    agreement_ended_at = models.DateTimeField(_("agreement ended at"), null=True, blank=True)
+    consent_withdrawn_at = models.DateTimeField(
+        _("consent withdrawn at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when a full withdrawal of consent is granted; implicit acceptance no longer applies."
+        ),
+    )
+    last_used_at = models.DateTimeField(_("last use of the service"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(agreement_status="active", agreement_ended_at__isnull=True)
+                | models.Q(agreement_status="ended", agreement_ended_at__isnull=False),
+                name="accounts_user_agreement_end_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agreement_status", "agreement_ended_at"], name="accounts_user_agreement")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email

@@ -1,0 +1,47 @@
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEvent
+
+
+def audit_event_record(
+    *,
+    actor: Any = None,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    details: dict | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append an audit event; call it inside the transaction of the change it records."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        target_label = target_label or str(target)[:200]
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:200],
+        details=details or {},
+        ip=ip or None,
+    )
+
+
+def client_ip(request) -> str | None:
+    """Return the client address as trusted by the deployment (see TRUSTED_PROXIES)."""
+    from django.conf import settings
+
+    proxies = getattr(settings, "TRUSTED_PROXIES", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR") or None

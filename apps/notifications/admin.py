@@ -1,0 +1,51 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import OutboxEmail
+from .services import outbox_email_resend
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "template",
+        "to",
+        "language",
+        "status",
+        "attempts",
+        "tracking_status",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "tracking_status", "template", "language"]
+    search_fields = ["to", "dedup_key", "provider_message_id"]
+    readonly_fields = [f.name for f in OutboxEmail._meta.fields]
+    show_full_result_count = False
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("notifications.view_outboxemail")
+
+    @admin.action(description=_("Send the selected failed emails again"), permissions=["view"])
+    def resend(self, request, queryset):
+        count = 0
+        for email in queryset.filter(status=OutboxEmail.Status.FAILED):
+            outbox_email_resend(email=email, actor=request.user)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d email queued again.", "%(count)d emails queued again.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

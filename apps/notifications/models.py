@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxEmail(models.Model):
+    """An email the portal owes someone. Written with the change that caused it, delivered after commit."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    class Tracking(models.TextChoices):
+        NONE = "", _("No report")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        REJECTED = "rejected", _("Rejected")
+
+    dedup_key = models.CharField(_("de-duplication key"), max_length=200, unique=True)
+    template = models.CharField(_("template"), max_length=100)
+    to = models.EmailField(_("recipient"), max_length=254)
+    reply_to = models.EmailField(_("reply-to"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbox_emails",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=200, blank=True)
+    tracking_status = models.CharField(
+        _("delivery report"), max_length=12, choices=Tracking.choices, blank=True, default=""
+    )
+    tracking_detail = models.CharField(_("delivery report detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox email")
+        verbose_name_plural = _("outbox emails")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="outbox_unsent",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["provider_message_id"], name="outbox_provider_id"),
+            models.Index(fields=["template", "status"], name="outbox_template_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.to}"

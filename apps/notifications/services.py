@@ -1,0 +1,193 @@
+"""The outbox: every email is a row first, delivered after commit, at most once."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    """The provider refused or could not be reached; the row stays pending for a later attempt."""
+
+
+def outbox_email_queue(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    language: str,
+    dedup_key: str,
+    reply_to: str = "",
+    user: Any = None,
+) -> OutboxEmail | None:
+    """Write one email to the outbox (idempotent by dedup_key) and deliver it after commit.
+
+    Returns the new row, or None when a row with this key exists already.
+    """
+    email, created = OutboxEmail.objects.get_or_create(
+        dedup_key=dedup_key,
+        defaults={
+            "to": to,
+            "template": template,
+            "context": context,
+            "language": language,
+            "reply_to": reply_to,
+            "user": user if getattr(user, "pk", None) else None,
+        },
+    )
+    if not created:
+        return None
+    outbox_schedule_delivery(email_ids=[email.pk])
+    return email
+
+
+def outbox_schedule_delivery(*, email_ids: list[int]) -> None:
+    """After commit, ask a worker to deliver these rows; if the broker is down the sweep will."""
+    if not email_ids:
+        return
+    ids = list(email_ids)
+
+    def enqueue() -> None:
+        from .tasks import outbox_deliver_batch
+
+        try:
+            outbox_deliver_batch.delay(ids)
+        except Exception:  # the broker is down: rows stay pending and the beat sweep delivers them
+            logger.warning("Could not queue delivery of %d outbox emails; the sweep will retry.", len(ids))
+
+    transaction.on_commit(enqueue)
+
+
+def _render(email: OutboxEmail) -> EmailMultiAlternatives:
+    context = {
+        **email.context,
+        "organisation_name": settings.ORGANISATION_NAME,
+        "site_url": settings.SITE_URL,
+        "privacy_mailbox": settings.PRIVACY_MAILBOX,
+    }
+    with translation.override(email.language):
+        subject = render_to_string(f"emails/{email.template}.subject.txt", context).strip()
+        text = render_to_string(f"emails/{email.template}.txt", context)
+        html = render_to_string(f"emails/{email.template}.html", context)
+    subject = " ".join(subject.splitlines())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        reply_to=[email.reply_to] if email.reply_to else None,
+        headers={"Message-ID": f"<outbox-{email.pk}@{settings.SITE_URL.split('//')[-1].split('/')[0]}>"},
+    )
+    message.attach_alternative(html, "text/html")
+    message.extra_headers["Content-Language"] = email.language
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def outbox_email_deliver(*, email_id: int) -> OutboxEmail | None:
+    """Send one row if it is due and nobody else is sending it. Never sends a row twice.
+
+    The row is claimed (status `sending`) in its own committed transaction before the provider is called, so
+    a second task, or a retry after a crash, finds nothing to do. Raises DeliveryFailed when the provider
+    failed and the row was put back for a later attempt.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        email = (
+            OutboxEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, status=OutboxEmail.Status.PENDING)
+            .first()
+        )
+        if email is None or (email.next_attempt_at and email.next_attempt_at > now):
+            return None
+        email.status = OutboxEmail.Status.SENDING
+        email.attempts += 1
+        email.claimed_at = now
+        email.save(update_fields=["status", "attempts", "claimed_at", "updated_at"])
+
+    try:
+        message = _render(email)
+        message.send()
+    except Exception as exc:
+        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        email.claimed_at = None
+        if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            email.status = OutboxEmail.Status.FAILED
+            email.next_attempt_at = None
+        else:
+            email.status = OutboxEmail.Status.PENDING
+            email.next_attempt_at = timezone.now() + _backoff(email.attempts)
+        email.save(update_fields=["status", "last_error", "claimed_at", "next_attempt_at", "updated_at"])
+        logger.warning(
+            "Outbox email %s failed (attempt %s): %s", email.pk, email.attempts, type(exc).__name__
+        )
+        if email.status == OutboxEmail.Status.PENDING:
+            raise DeliveryFailed(email.last_error) from exc
+        return email
+
+    status = getattr(message, "anymail_status", None)
+    email.provider_message_id = (getattr(status, "message_id", None) or "")[:200] if status else ""
+    email.status = OutboxEmail.Status.SENT
+    email.sent_at = timezone.now()
+    email.last_error = ""
+    email.claimed_at = None
+    email.save(
+        update_fields=["status", "sent_at", "last_error", "provider_message_id", "claimed_at", "updated_at"]
+    )
+    return email
+
+
+def outbox_sweep(*, batch_size: int = 500) -> dict[str, int]:
+    """Re-queue due rows that no worker picked up; give up on rows a dead worker left mid-send.
+
+    A row left in `sending` may or may not have reached the provider; it is marked failed (not resent) so
+    that nobody receives it twice, and staff can send it again from the admin.
+    """
+    now = timezone.now()
+    stuck = OutboxEmail.objects.filter(
+        status=OutboxEmail.Status.SENDING,
+        claimed_at__lt=now - timedelta(minutes=settings.OUTBOX_STUCK_MINUTES),
+    ).update(
+        status=OutboxEmail.Status.FAILED,
+        claimed_at=None,
+        last_error="The worker stopped while sending; the outcome is unknown, so it was not resent.",
+        updated_at=now,
+    )
+    due = list(
+        OutboxEmail.objects.filter(
+            status=OutboxEmail.Status.PENDING, created_at__lt=now - timedelta(seconds=30)
+        )
+        .exclude(next_attempt_at__gt=now)
+        .order_by("id")
+        .values_list("id", flat=True)[: batch_size * 20]
+    )
+    from .tasks import outbox_deliver_batch
+
+    for start in range(0, len(due), batch_size):
+        outbox_deliver_batch.delay(due[start : start + batch_size])
+    return {"requeued": len(due), "stuck": stuck}
+
+
+def outbox_email_resend(*, email: OutboxEmail, actor: Any) -> None:
+    """Put a failed row back in the queue at a staff member's request."""
+    from apps.audit.services import audit_event_record
+
+    with transaction.atomic():
+        updated = OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.FAILED).update(
+            status=OutboxEmail.Status.PENDING, next_attempt_at=None, attempts=0, updated_at=timezone.now()
+        )
+        if updated:
+            audit_event_record(actor=actor, action="outbox.resend", target=email)
+            outbox_schedule_delivery(email_ids=[email.pk])

@@ -1,0 +1,24 @@
+"""Thin task wrappers. A failed attempt stays pending with its backoff; the beat sweep retries it when due."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="notifications.outbox_deliver", acks_late=True)
+def outbox_deliver(email_id: int) -> None:
+    outbox_deliver_batch(email_ids=[email_id])
+
+
+@shared_task(name="notifications.outbox_deliver_batch", acks_late=True)
+def outbox_deliver_batch(email_ids: list[int]) -> None:
+    for email_id in email_ids:
+        try:
+            services.outbox_email_deliver(email_id=email_id)
+        except services.DeliveryFailed:
+            continue
+
+
+@shared_task(name="notifications.outbox_sweep", acks_late=True)
+def outbox_sweep() -> dict:
+    return services.outbox_sweep()

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.views import set_language
+
+from . import views
+
+admin.site.site_header = _("Alilo Privacy Portal")
+admin.site.site_title = _("Alilo Privacy Portal")
+admin.site.index_title = _("Privacy administration")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("language/", set_language, name="set_language"),
+    path("accounts/", include("apps.accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Make sure the services the test suite talks to are up: PostgreSQL, Redis, and the tools browser and TLS tests use.
+set -euo pipefail
+
+pg_host=${PGHOST:-127.0.0.1}
+pg_port=${PGPORT:-5432}
+redis_port=${REDIS_PORT:-6379}
+missing=()
+
+apt_install() {
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing $* from Debian's packages ..."
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || return 1
+    fi
+  else
+    return 1
+  fi
+}
+
+if ! pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
+    echo "Starting PostgreSQL ..."
+    for version in /etc/postgresql/*; do
+      pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start || true
+    done
+    for _ in $(seq 1 30); do pg_isready -q -h "$pg_host" -p "$pg_port" && break; sleep 1; done
+  fi
+  pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null || missing+=("PostgreSQL on $pg_host:$pg_port (Debian: apt-get install postgresql; trust auth for local TCP, or set DATABASE_URL)")
+fi
+
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; then
+  if command -v redis-server >/dev/null; then
+    echo "Starting Redis ..."
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/alilo-redis.log
+    for _ in $(seq 1 20); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.5; done
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null || missing+=("Redis on 127.0.0.1:$redis_port (Debian: apt-get install redis-server, or set REDIS_URL)")
+fi
+
+if ((${#missing[@]})); then
+  echo "The test suite needs these services, and they are not available:" >&2
+  for item in "${missing[@]}"; do echo "  - $item" >&2; done
+  exit 1
+fi
+
+# Tools for browser and TLS tests; without them those tests are skipped with a reason.
+command -v chromium >/dev/null || apt_install chromium || echo "note: chromium is missing; browser tests will be skipped (apt-get install chromium)"
+command -v nginx >/dev/null || apt_install nginx-light || apt_install nginx || echo "note: nginx is missing; the TLS test will be skipped (apt-get install nginx)"
+exit 0
