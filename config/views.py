@@ -32,3 +32,10 @@ def healthz(request):
         {"status": "ok" if healthy else "unavailable", "checks": checks, "version": settings.PORTAL_VERSION},
         status=200 if healthy else 503,
     )
+
+
+def ratelimited(request, exception=None):
+    """Answer a rate-limited request with 429 and a translated explanation."""
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = "60"
+    return response

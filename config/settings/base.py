@@ -200,3 +200,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 PORTAL_VERSION = env("PORTAL_VERSION", default="0.1.0")
+
+# --- Rate limits (django-ratelimit) -------------------------------------------------------------
+RATELIMIT_VIEW = "config.views.ratelimited"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
