@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SIZE ?= small
+MAKEMESSAGES_ARGS := --no-obsolete --no-location --no-wrap -l kk -l ru -i .venv -i var -i tests -i bench -i scripts -i deploy
 
 .PHONY: run test lint messages bench reliability clean
 
@@ -29,7 +30,7 @@ lint: $(VENV)/.installed
 	@$(PY) -m ruff format .
 
 messages: $(VENV)/.installed
-	@$(PY) manage.py makemessages --no-obsolete --no-location -l kk -l ru -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*"
+	@$(PY) manage.py makemessages $(MAKEMESSAGES_ARGS)
 	@$(PY) scripts/compile_messages.py
 
 clean:

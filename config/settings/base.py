@@ -166,7 +166,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [env.path("LOCALE_PATH", default=str(BASE_DIR / "locale"))]
 LANGUAGE_COOKIE_NAME = "alilo_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 TIME_ZONE = "Asia/Almaty"

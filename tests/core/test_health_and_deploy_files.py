@@ -1,0 +1,62 @@
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_broker_is_unreachable(client, settings):
+    from config.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"].startswith("error")
+
+
+def test_compose_file_defines_the_whole_stack():
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"], check=True)
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis"}
+    assert "celery -A config worker" in compose["services"]["worker"]["command"]
+    assert "celery -A config beat" in compose["services"]["beat"]["command"]
+
+
+def test_dockerfile_runs_gunicorn_as_non_root_with_compiled_messages():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "USER app" in dockerfile
+    assert "gunicorn" in dockerfile and "compile_messages.py" in dockerfile and "collectstatic" in dockerfile
+
+
+def test_env_example_lists_every_deployer_setting():
+    names = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    required = {
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SITE_URL",
+        "DEFAULT_FROM_EMAIL",
+        "PRIVACY_MAILBOX",
+        "EMAIL_BACKEND",
+        "IMPLICIT_ACCEPTANCE_DAYS",
+        "RETENTION_YEARS",
+        "WITHDRAWAL_DUE_WORKING_DAYS",
+    }
+    assert required <= names
