@@ -1,16 +1,36 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
+from .exports import csv_export_response
 from .models import AuditEvent
+
+
+class ActorFilter(admin.SimpleListFilter):
+    title = _("actor")
+    parameter_name = "actor"
+
+    def lookups(self, request, model_admin):
+        staff = get_user_model().objects.filter(is_staff=True).order_by("email").values_list("pk", "email")
+        return [("system", _("System")), *[(str(pk), email) for pk, email in staff]]
+
+    def queryset(self, request, queryset):
+        if self.value() == "system":
+            return queryset.filter(actor__isnull=True)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(actor_id=int(self.value()))
+        return queryset
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "target_type", "target_label", "ip"]
-    list_filter = ["action", "target_type", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["created_at", "actor", "action", "target_type", "target_id", "target_label", "ip"]
+    list_filter = [ActorFilter, "action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["action", "target_id", "target_label", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["export_csv"]
 
     def has_add_permission(self, request):
         return False
@@ -20,3 +40,23 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=_("Export the selected events as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        columns = [
+            (_("time"), lambda e: e.created_at),
+            (_("actor"), lambda e: e.actor.email if e.actor else _("System")),
+            (_("action"), lambda e: e.action),
+            (_("target type"), lambda e: e.target_type),
+            (_("target id"), lambda e: e.target_id),
+            (_("target"), lambda e: e.target_label),
+            (_("details"), lambda e: e.details),
+            (_("IP address"), lambda e: e.ip),
+        ]
+        return csv_export_response(
+            request=request,
+            rows=queryset.select_related("actor").order_by("created_at", "id").iterator(chunk_size=2000),
+            columns=columns,
+            name="audit-events",
+            target_type="audit.auditevent",
+        )

@@ -30,7 +30,10 @@ def test_healthz_is_503_when_broker_is_unreachable(client, settings):
 
 
 def test_compose_file_defines_the_whole_stack():
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"], check=True)
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis"}

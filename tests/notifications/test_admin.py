@@ -20,13 +20,17 @@ def test_outbox_is_read_only_in_admin_with_status_and_error(client):
     detail = client.get(reverse("admin:notifications_outboxemail_change", args=[email.pk]))
     assert b"SMTP 550 mailbox unavailable" in detail.content and b'name="_save"' not in detail.content
     assert client.get(reverse("admin:notifications_outboxemail_add")).status_code == 403
-    response = client.post(reverse("admin:notifications_outboxemail_delete", args=[email.pk]), {"post": "yes"})
+    response = client.post(
+        reverse("admin:notifications_outboxemail_delete", args=[email.pk]), {"post": "yes"}
+    )
     assert response.status_code == 403
 
 
 def test_admin_action_resends_failed_email(client):
     staff = StaffFactory()
-    email = outbox_email_queue(to="a@example.kz", template="password_reset", context={}, language="kk", dedup_key="k")
+    email = outbox_email_queue(
+        to="a@example.kz", template="password_reset", context={}, language="kk", dedup_key="k"
+    )
     OutboxEmail.objects.filter(pk=email.pk).update(status="failed")
     client.force_login(staff)
     client.post(

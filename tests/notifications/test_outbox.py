@@ -41,10 +41,13 @@ def test_same_dedup_key_queues_nothing_new(django_capture_on_commit_callbacks):
 
 
 def test_queue_rolled_back_with_its_transaction_leaves_nothing(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            queue()
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        queue()
+        raise RuntimeError("the change failed")
     assert not OutboxEmail.objects.exists()
     assert callbacks == []
 
