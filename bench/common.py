@@ -72,8 +72,8 @@ def make_users(count: int, *, last_used_at_sql: str = "NULL", language_sql: str 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO accounts_user (email, full_name, phone, language, agreement_status, is_staff, is_active,
-                                       is_superuser, date_joined, password, last_used_at)
+            INSERT INTO accounts_user (email, full_name, phone, language, agreement_status, is_staff,
+                                       is_active, is_superuser, date_joined, password, last_used_at)
             SELECT 'user' || g || '@bench.kz', 'Bench User ' || g, '', {language_sql}, 'active', false, true,
                    false, now() - interval '400 days', %s, {last_used_at_sql}
             FROM generate_series(1, %s) AS g
