@@ -16,8 +16,9 @@ def main() -> int:
     env = {**os.environ}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    for folder in ("var", "var/mail", "var/broker", "var/broker-control", "var/cache"):
-        (ROOT / folder).mkdir(parents=True, exist_ok=True)
+    var = Path(env.get("VAR_DIR", ROOT / "var"))
+    for folder in ("", "mail", "broker", "broker-control", "cache"):
+        (var / folder).mkdir(parents=True, exist_ok=True)
 
     def manage(*args: str) -> None:
         subprocess.run([PY, "manage.py", *args], env=env, check=True)
@@ -51,9 +52,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     print(f"\nAlilo Privacy Portal: http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)")
-    print(
-        f"Emails are written to {ROOT / 'var' / 'mail'} unless EMAIL_BACKEND is set. Ctrl-C stops it all.\n"
-    )
+    print(f"Emails are written to {var / 'mail'} unless EMAIL_BACKEND is set. Ctrl-C stops it all.\n")
     try:
         while all(process.poll() is None for process in processes.values()):
             time.sleep(0.5)
