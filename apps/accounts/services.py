@@ -1,8 +1,16 @@
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
 
 
@@ -45,3 +53,76 @@ def user_language_set(*, user, language: str) -> None:
     if user.language != language:
         get_user_model().objects.filter(pk=user.pk).update(language=language)
         user.language = language
+
+
+# --- Retention (policy clause 2.4) --------------------------------------------------------------
+
+
+def retention_cutoff(*, now: datetime | None = None, years: int | None = None) -> datetime:
+    """Return the moment before which an ended agreement's data must be erased."""
+    now = now or timezone.now()
+    years = settings.RETENTION_YEARS if years is None else years
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return now.replace(year=now.year - years, day=28)
+
+
+def users_due_for_erasure(*, now: datetime | None = None):
+    """Users whose agreement ended more than RETENTION_YEARS ago and whose data is still there."""
+    return get_user_model().objects.filter(
+        agreement_status="ended", agreement_ended_at__lt=retention_cutoff(now=now), erased_at__isnull=True
+    )
+
+
+def _erasers():
+    return [import_string(path) for path in settings.RETENTION_ERASERS]
+
+
+def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = None) -> int:
+    """Erase the personal data of every user due for erasure, chunk by chunk; return how many were erased.
+
+    Each chunk is one transaction: the other apps' erasers (evidence IPs, request contacts, outbox addresses)
+    and the account itself are anonymised together, with one audit event per user. Running it again finds
+    nothing to do.
+    """
+    User = get_user_model()
+    erased = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                users_due_for_erasure(now=now)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", "email")[:batch_size]
+            )
+            if not rows:
+                return erased
+            user_ids = [pk for pk, _email in rows]
+            emails = [email for _pk, email in rows]
+            for eraser in _erasers():
+                eraser(user_ids=user_ids, emails=emails)
+            stamp = timezone.now()
+            User.objects.filter(pk__in=user_ids).update(
+                email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
+                full_name="",
+                phone="",
+                password=make_password(None),
+                is_active=False,
+                last_login=None,
+                last_used_at=None,
+                erased_at=stamp,
+            )
+            AuditEvent.objects.bulk_create(
+                [
+                    AuditEvent(
+                        action="retention.erase",
+                        target_type="accounts.user",
+                        target_id=str(pk),
+                        target_label=f"erased-{pk}",
+                        details={"retention_years": settings.RETENTION_YEARS},
+                    )
+                    for pk in user_ids
+                ]
+            )
+            erased += len(user_ids)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -191,3 +191,9 @@ def outbox_email_resend(*, email: OutboxEmail, actor: Any) -> None:
         if updated:
             audit_event_record(actor=actor, action="outbox.resend", target=email)
             outbox_schedule_delivery(email_ids=[email.pk])
+
+
+def outbox_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> None:
+    """Replace the address and the rendered context of emails to these users (retention erasure)."""
+    rows = OutboxEmail.objects.filter(models.Q(user_id__in=user_ids) | models.Q(to__in=emails))
+    rows.update(to="erased@erased.invalid", reply_to="", context={}, updated_at=timezone.now())

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -125,6 +126,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "retention-erase": {"task": "accounts.retention_erase", "schedule": crontab(hour=3, minute=15)},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -205,3 +207,8 @@ PORTAL_VERSION = env("PORTAL_VERSION", default="0.1.0")
 RATELIMIT_VIEW = "config.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
+# Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).
+RETENTION_ERASERS = [
+    "apps.notifications.services.outbox_personal_data_erase",
+]
