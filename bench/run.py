@@ -9,7 +9,7 @@ import sys
 
 from bench.common import SIZES, print_table, setup_django
 
-SCENARIOS: list[str] = []
+SCENARIOS: list[str] = ["delivery"]
 
 
 def main(argv: list[str] | None = None) -> int:

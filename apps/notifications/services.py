@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -96,57 +96,105 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
-def outbox_email_deliver(*, email_id: int) -> OutboxEmail | None:
-    """Send one row if it is due and nobody else is sending it. Never sends a row twice.
+CLAIM_CHUNK = 25
 
-    The row is claimed (status `sending`) in its own committed transaction before the provider is called, so
-    a second task, or a retry after a crash, finds nothing to do. Raises DeliveryFailed when the provider
-    failed and the row was put back for a later attempt.
+
+def outbox_email_deliver(*, email_id: int) -> OutboxEmail | None:
+    """Send one row if it is due and nobody else is sending it; see outbox_emails_deliver.
+
+    Returns the row, or None when there was nothing to do. Raises DeliveryFailed when the provider failed
+    and the row was put back for a later attempt.
     """
+    result = outbox_emails_deliver(email_ids=[email_id])
+    if result["retry"]:
+        raise DeliveryFailed(result["errors"][0])
+    return OutboxEmail.objects.get(pk=email_id) if result["claimed"] else None
+
+
+def outbox_emails_deliver(*, email_ids: list[int]) -> dict:
+    """Send every due row among `email_ids` that nobody else is sending. Never sends a row twice.
+
+    Rows are claimed (status `sending`, attempts + 1) a few at a time in a committed transaction before the
+    provider is called, so a second task, or a retry after a crash, finds nothing to do; a row a dead worker
+    left in `sending` is never resent blindly (see outbox_sweep). A provider error puts the row back as
+    pending with a growing backoff, or marks it failed after OUTBOX_MAX_ATTEMPTS.
+    """
+    result = {"claimed": 0, "sent": 0, "retry": 0, "failed": 0, "errors": []}
+    ids = list(dict.fromkeys(email_ids))
+    for start in range(0, len(ids), CLAIM_CHUNK):
+        emails = _claim(ids[start : start + CLAIM_CHUNK])
+        result["claimed"] += len(emails)
+        sent = []
+        for email in emails:
+            try:
+                message = _render(email)
+                message.send()
+            except Exception as exc:
+                _record_failure(email, exc)
+                key = "failed" if email.status == OutboxEmail.Status.FAILED else "retry"
+                result[key] += 1
+                result["errors"].append(email.last_error)
+                continue
+            status = getattr(message, "anymail_status", None)
+            message_id = getattr(status, "message_id", None) if status else None
+            email.provider_message_id = "" if message_id is None else str(message_id)[:200]
+            sent.append(email)
+        if sent:
+            _record_sent(sent)
+            result["sent"] += len(sent)
+    return result
+
+
+def _claim(ids: list[int]) -> list[OutboxEmail]:
     now = timezone.now()
     with transaction.atomic():
-        email = (
+        due = list(
             OutboxEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutboxEmail.Status.PENDING)
-            .first()
+            .filter(pk__in=ids, status=OutboxEmail.Status.PENDING)
+            .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+            .values_list("pk", flat=True)
         )
-        if email is None or (email.next_attempt_at and email.next_attempt_at > now):
-            return None
-        email.status = OutboxEmail.Status.SENDING
-        email.attempts += 1
-        email.claimed_at = now
-        email.save(update_fields=["status", "attempts", "claimed_at", "updated_at"])
-
-    try:
-        message = _render(email)
-        message.send()
-    except Exception as exc:
-        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        email.claimed_at = None
-        if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            email.status = OutboxEmail.Status.FAILED
-            email.next_attempt_at = None
-        else:
-            email.status = OutboxEmail.Status.PENDING
-            email.next_attempt_at = timezone.now() + _backoff(email.attempts)
-        email.save(update_fields=["status", "last_error", "claimed_at", "next_attempt_at", "updated_at"])
-        logger.warning(
-            "Outbox email %s failed (attempt %s): %s", email.pk, email.attempts, type(exc).__name__
+        if not due:
+            return []
+        OutboxEmail.objects.filter(pk__in=due).update(
+            status=OutboxEmail.Status.SENDING,
+            attempts=models.F("attempts") + 1,
+            claimed_at=now,
+            updated_at=now,
         )
-        if email.status == OutboxEmail.Status.PENDING:
-            raise DeliveryFailed(email.last_error) from exc
-        return email
+    return list(OutboxEmail.objects.filter(pk__in=due).order_by("pk"))
 
-    status = getattr(message, "anymail_status", None)
-    email.provider_message_id = (getattr(status, "message_id", None) or "")[:200] if status else ""
-    email.status = OutboxEmail.Status.SENT
-    email.sent_at = timezone.now()
-    email.last_error = ""
-    email.claimed_at = None
-    email.save(
-        update_fields=["status", "sent_at", "last_error", "provider_message_id", "claimed_at", "updated_at"]
+
+def _record_sent(emails: list[OutboxEmail]) -> None:
+    now = timezone.now()
+    OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
+        status=OutboxEmail.Status.SENT, sent_at=now, updated_at=now, last_error="", claimed_at=None
     )
-    return email
+    with_ids = [email for email in emails if email.provider_message_id]
+    if not with_ids:
+        return
+    if connection.vendor != "postgresql":
+        OutboxEmail.objects.bulk_update(with_ids, ["provider_message_id"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutboxEmail._meta.db_table} AS o SET provider_message_id = v.message_id "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, message_id) WHERE o.id = v.id",
+            [[email.pk for email in with_ids], [email.provider_message_id for email in with_ids]],
+        )
+
+
+def _record_failure(email: OutboxEmail, exc: Exception) -> None:
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    email.claimed_at = None
+    if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        email.status = OutboxEmail.Status.FAILED
+        email.next_attempt_at = None
+    else:
+        email.status = OutboxEmail.Status.PENDING
+        email.next_attempt_at = timezone.now() + _backoff(email.attempts)
+    email.save(update_fields=["status", "last_error", "claimed_at", "next_attempt_at", "updated_at"])
+    logger.warning("Outbox email %s failed (attempt %s): %s", email.pk, email.attempts, type(exc).__name__)
 
 
 def outbox_sweep(*, batch_size: int = 500) -> dict[str, int]:

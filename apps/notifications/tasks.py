@@ -12,11 +12,7 @@ def outbox_deliver(email_id: int) -> None:
 
 @shared_task(name="notifications.outbox_deliver_batch", acks_late=True)
 def outbox_deliver_batch(email_ids: list[int]) -> None:
-    for email_id in email_ids:
-        try:
-            services.outbox_email_deliver(email_id=email_id)
-        except services.DeliveryFailed:
-            continue
+    services.outbox_emails_deliver(email_ids=email_ids)
 
 
 @shared_task(name="notifications.outbox_sweep", acks_late=True)

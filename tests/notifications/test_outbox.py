@@ -150,3 +150,11 @@ def test_staff_resend_puts_failed_row_back_and_is_audited(django_capture_on_comm
     assert email.status == OutboxEmail.Status.PENDING and email.attempts == 0
     assert len(callbacks) == 1
     assert AuditEvent.objects.filter(action="outbox.resend", target_id=str(email.pk), actor=staff).exists()
+
+
+@override_settings(EMAIL_BACKEND="anymail.backends.test.EmailBackend")
+def test_provider_message_id_is_stored_whatever_its_type():
+    email = queue()
+    services.outbox_email_deliver(email_id=email.pk)
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT and email.provider_message_id

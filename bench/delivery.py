@@ -1,0 +1,133 @@
+"""Announcement delivery through a real Celery worker vs rendering and sending in a plain loop."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import Row, reset_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = "password_reset"
+CONTEXT = {"full_name": "Bench User", "reset_path": "/accounts/reset/x/y/"}
+
+
+def _insert_rows(count: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO notifications_outboxemail (dedup_key, template, "to", reply_to, language, context,
+                status, attempts, last_error, provider_message_id, tracking_status, tracking_detail,
+                created_at, updated_at)
+            SELECT 'bench:' || g, %s, 'user' || g || '@bench.kz', '', 'kk', %s::jsonb, 'pending', 0, '', '',
+                   '', '', now(), now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [TEMPLATE, json.dumps(CONTEXT), count],
+        )
+
+
+def _start_worker() -> subprocess.Popen:
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.control.purge()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
+        "BENCH_DATABASE_URL": f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+        f"{db.get('PORT') or 5432}/{db['NAME']}",
+    }
+    log = open(ROOT / "var" / "bench-worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            "2",
+            "-P",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            "bench@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in (ROOT / "var" / "bench-worker.log").read_text():
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError("bench worker did not start")
+        time.sleep(0.2)
+    return worker
+
+
+def run(size: dict) -> list[Row]:
+    from django.test import override_settings
+
+    from apps.notifications.models import OutboxEmail
+    from apps.notifications.services import _render
+    from apps.notifications.tasks import outbox_deliver_batch
+
+    count = size["emails"]
+    (ROOT / "var").mkdir(exist_ok=True)
+
+    # Baseline: render and send the same emails in one process, no outbox bookkeeping.
+    reset_tables("notifications_outboxemail")
+    _insert_rows(count)
+    rows = list(OutboxEmail.objects.order_by("id"))
+    with override_settings(EMAIL_BACKEND="anymail.backends.test.EmailBackend"):
+        start = time.perf_counter()
+        for email in rows:
+            _render(email).send()
+        baseline_seconds = time.perf_counter() - start
+
+    # Ours: the outbox rows delivered by a real worker through the broker.
+    reset_tables("notifications_outboxemail")
+    _insert_rows(count)
+    worker = _start_worker()
+    try:
+        ids = list(OutboxEmail.objects.order_by("id").values_list("id", flat=True))
+        start = time.perf_counter()
+        for offset in range(0, len(ids), 100):
+            outbox_deliver_batch.delay(ids[offset : offset + 100])
+        while OutboxEmail.objects.filter(status="sent").count() < count:
+            if time.perf_counter() - start > 300:
+                raise RuntimeError("delivery did not finish; see var/bench-worker.log")
+            time.sleep(0.1)
+        ours_seconds = time.perf_counter() - start
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+    ours, baseline = count / ours_seconds, count / baseline_seconds
+    ratio = ours / baseline
+    return [
+        Row(
+            "announcement delivery (worker)",
+            ours,
+            baseline,
+            "emails/s",
+            ratio,
+            ">= 0.5",
+            ratio >= 0.5,
+            note=f"{count} emails",
+        )
+    ]
