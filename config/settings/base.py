@@ -125,6 +125,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "policy-announce-resume": {"task": "policies.announce_resume", "schedule": 300.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
