@@ -5,7 +5,8 @@ CREATE OR REPLACE FUNCTION policies_version_immutable() RETURNS trigger AS $$
 BEGIN
     IF OLD.status = 'published' THEN
         IF TG_OP = 'DELETE' THEN
-            RAISE EXCEPTION 'published policy version % cannot be deleted', OLD.number;
+            RAISE EXCEPTION 'published policy version % cannot be deleted', OLD.number
+                USING ERRCODE = 'restrict_violation';
         END IF;
         IF NEW.number IS DISTINCT FROM OLD.number
            OR NEW.status IS DISTINCT FROM OLD.status
@@ -13,7 +14,8 @@ BEGIN
            OR NEW.implicit_acceptance_at IS DISTINCT FROM OLD.implicit_acceptance_at
            OR NEW.published_by_id IS DISTINCT FROM OLD.published_by_id
            OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-            RAISE EXCEPTION 'published policy version % cannot be changed', OLD.number;
+            RAISE EXCEPTION 'published policy version % cannot be changed', OLD.number
+                USING ERRCODE = 'restrict_violation';
         END IF;
     END IF;
     IF TG_OP = 'DELETE' THEN
@@ -31,12 +33,14 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND EXISTS (
         SELECT 1 FROM policies_policyversion WHERE id = OLD.version_id AND status = 'published'
     ) THEN
-        RAISE EXCEPTION 'texts of a published policy version cannot be changed';
+        RAISE EXCEPTION 'texts of a published policy version cannot be changed'
+            USING ERRCODE = 'restrict_violation';
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND EXISTS (
         SELECT 1 FROM policies_policyversion WHERE id = NEW.version_id AND status = 'published'
     ) THEN
-        RAISE EXCEPTION 'texts cannot be added to a published policy version';
+        RAISE EXCEPTION 'texts cannot be added to a published policy version'
+            USING ERRCODE = 'restrict_violation';
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
@@ -58,7 +62,7 @@ DROP FUNCTION IF EXISTS policies_version_immutable();
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
+        schema_editor.execute(FORWARD, params=None)
 
 
 def backward(apps, schema_editor):
