@@ -356,14 +356,16 @@ def _outbox_insert_sql(*, extra_where: str = "") -> str:
     )
 
 
-def _max_user_id() -> int:
+def _user_id_range() -> tuple[int, int]:
+    """Return (lowest id - 1, highest id) of the user table: the bounds of a walk by id ranges."""
     User = get_user_model()
+    pk = connection.ops.quote_name(User._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT MAX({connection.ops.quote_name(User._meta.pk.column)}) "  # noqa: S608
-            f"FROM {connection.ops.quote_name(User._meta.db_table)}"
+            f"SELECT MIN({pk}), MAX({pk}) FROM {connection.ops.quote_name(User._meta.db_table)}"  # noqa: S608
         )
-        return cursor.fetchone()[0] or 0
+        low, high = cursor.fetchone()
+    return (low or 1) - 1, high or 0
 
 
 def _contexts(version: PolicyVersion) -> dict[str, str]:
@@ -403,8 +405,8 @@ def policy_announcement_fanout(
         "published_at": version.published_at,
     }
     written = 0
-    last_id = _max_user_id()
-    lo = version.announcement_cursor
+    first_id, last_id = _user_id_range()
+    lo = max(version.announcement_cursor, first_id)
     while lo < last_id:
         hi = lo + chunk_ids
         with transaction.atomic():
@@ -456,8 +458,7 @@ def policy_reminder_queue(
         "template": REMINDER_TEMPLATE,
     }
     written = 0
-    last_id = _max_user_id()
-    lo = 0
+    lo, last_id = _user_id_range()
     while lo < last_id:
         hi = lo + chunk_ids
         with transaction.atomic():
