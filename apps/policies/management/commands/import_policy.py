@@ -23,6 +23,10 @@ class Command(BaseCommand):
         "Clauses are separated by blank lines and numbered like '1.', '2.6.'."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # `--version N` names a draft here, replacing Django's own --version flag.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--language", required=True, choices=LANGUAGE_CODES)
