@@ -122,6 +122,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         version = form.instance
+        formset.save(commit=False)  # fills the lists the admin's change message reads; writes nothing
         for deleted in formset.deleted_forms:
             if deleted.instance.pk:
                 policy_text_delete(text=deleted.instance, actor=request.user)
@@ -131,6 +132,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             data = inline_form.cleaned_data
             if not data:
                 continue
+            if inline_form.instance.pk and "language" in inline_form.changed_data:
+                old = PolicyText.objects.get(pk=inline_form.instance.pk)
+                policy_text_delete(text=old, actor=request.user)
             policy_text_save(
                 version=version,
                 language=data["language"],
