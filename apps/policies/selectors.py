@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from apps.notifications.models import OutboxEmail
@@ -271,3 +271,13 @@ def format_moment(*, moment: datetime | None, language: str) -> str:
     local = moment.astimezone(COMPANY_TZ)
     with translation.override(language):
         return f"{date_format(local, 'DATE_FORMAT')}, {local:%H:%M}"
+
+
+def policy_versions_due_for_reminder(*, now: datetime | None = None) -> QuerySet[PolicyVersion]:
+    """Return published versions whose reminder is due: POLICY_REMINDER_DAYS_BEFORE days or less before
+    their deadline, and the deadline not passed yet (a reminder after it would be pointless)."""
+    now = now or timezone.now()
+    return policy_versions_published().filter(
+        implicit_acceptance_at__gt=now,
+        implicit_acceptance_at__lte=now + timedelta(days=settings.POLICY_REMINDER_DAYS_BEFORE),
+    )

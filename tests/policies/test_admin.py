@@ -169,3 +169,20 @@ def test_non_staff_cannot_reach_the_admin_pages(client):
     assert response.status_code == 302
     draft.refresh_from_db()
     assert not draft.is_published
+
+
+def test_draft_change_page_offers_preview_diff_and_publish_and_saves_edits(staff_client):
+    draft = PolicyVersionFactory(number=2, texts=["kk"])
+    url = reverse("admin:policies_policyversion_change", args=[draft.pk])
+    page = staff_client.get(url).content.decode()
+    for name in ("preview", "diff", "publish"):
+        assert reverse(f"admin:policies_policyversion_{name}", args=[draft.pk]) in page
+    text = draft.texts.get()
+    response = staff_client.post(
+        url, {"number": "2", **text_forms([("kk", "Жаңа", "Қысқа", "1. Өзгерді")], initial=1, ids=[text.pk])}
+    )
+    assert response.status_code == 302
+    text.refresh_from_db()
+    assert (text.title, text.body) == ("Жаңа", "1. Өзгерді")
+    assert AuditEvent.objects.filter(action="policy.text_update").exists()
+    assert staff_client.get(reverse("admin:policies_policyversion_changelist")).status_code == 200

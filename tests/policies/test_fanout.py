@@ -221,3 +221,15 @@ def test_reminder_of_a_draft_is_refused(users):
         policy_reminder_queue(
             version=PolicyVersionFactory(), user_ids_query=get_user_model().objects.values("pk")
         )
+
+
+def test_versions_due_for_reminder_are_those_within_the_reminder_window(settings):
+    from apps.policies.selectors import policy_versions_due_for_reminder
+
+    settings.POLICY_REMINDER_DAYS_BEFORE = 2
+    now = timezone.now()
+    due = PolicyVersionFactory(published=True, implicit_acceptance_at=now + timedelta(days=1))
+    PolicyVersionFactory(published=True, implicit_acceptance_at=now + timedelta(days=3))
+    PolicyVersionFactory(published=True, implicit_acceptance_at=now - timedelta(hours=1))
+    PolicyVersionFactory(published=True, implicit_acceptance_at=None)
+    assert list(policy_versions_due_for_reminder(now=now)) == [due]
