@@ -15,9 +15,9 @@ from .selectors import (
     announcement_key_prefix,
     format_moment,
     implicit_acceptance_deadline,
+    policy_clause_diff,
     policy_mail_progress,
     policy_recipients_count,
-    policy_text_diff,
     policy_texts_for_diff,
     policy_version_current,
 )
@@ -209,10 +209,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         }
         if old is not None:
             old_text, new_text, fell_back = policy_texts_for_diff(old=old, new=new, language=language)
-            parts = policy_text_diff(
+            blocks = policy_clause_diff(
                 old=old_text.body if old_text else "", new=new_text.body if new_text else ""
             )
-            context.update(parts=parts, changed=any(p.op != "equal" for p in parts), fell_back=fell_back)
+            context.update(
+                blocks=blocks, changed=any(b.status != "unchanged" for b in blocks), fell_back=fell_back
+            )
         return TemplateResponse(request, "admin/policies/policyversion/diff.html", context)
 
     def publish_view(self, request, pk: int):

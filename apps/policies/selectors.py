@@ -197,6 +197,66 @@ def policy_text_diff(*, old: str, new: str) -> list[DiffPart]:
     return parts
 
 
+@dataclass(frozen=True)
+class DiffBlock:
+    """One clause of a diff: changed, added or removed (with its word diff), or a run of unchanged ones."""
+
+    status: str  # "changed" | "added" | "removed" | "unchanged"
+    number: str = ""
+    parts: tuple[DiffPart, ...] = ()
+    unchanged: int = 0
+
+
+def _words(text: str, op: str) -> tuple[DiffPart, ...]:
+    return (DiffPart(op, text),)
+
+
+def policy_clause_diff(*, old: str, new: str) -> list[DiffBlock]:
+    """Return a diff clause by clause: clauses are matched by number, changed ones get a word-level diff,
+    and runs of unchanged clauses are folded into a count."""
+    key = f"policies:clausediff:v1:{text_sha256(old)}:{text_sha256(new)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    a, b = policy_clauses(body=old), policy_clauses(body=new)
+
+    def ident(clause: Clause) -> str:
+        return f"#{clause.number}" if clause.number else clause.text
+
+    blocks: list[DiffBlock] = []
+
+    def unchanged() -> None:
+        if blocks and blocks[-1].status == "unchanged":
+            blocks[-1] = DiffBlock("unchanged", unchanged=blocks[-1].unchanged + 1)
+        else:
+            blocks.append(DiffBlock("unchanged", unchanged=1))
+
+    def compare(before: Clause | None, after: Clause | None) -> None:
+        if before is not None and after is not None:
+            if before.text == after.text:
+                unchanged()
+            else:
+                parts = tuple(policy_text_diff(old=before.text, new=after.text))
+                blocks.append(DiffBlock("changed", number=after.number, parts=parts))
+        elif after is not None:
+            blocks.append(DiffBlock("added", number=after.number, parts=_words(after.text, "insert")))
+        elif before is not None:
+            blocks.append(DiffBlock("removed", number=before.number, parts=_words(before.text, "delete")))
+
+    matcher = difflib.SequenceMatcher(a=[ident(c) for c in a], b=[ident(c) for c in b], autojunk=False)
+    for _tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        olds, news = list(a[a1:a2]), list(b[b1:b2])
+        paired = min(len(olds), len(news))
+        for index in range(paired):
+            compare(olds[index], news[index])
+        for extra in olds[paired:]:
+            compare(extra, None)
+        for extra in news[paired:]:
+            compare(None, extra)
+    cache.set(key, blocks, timeout=60 * 60 * 24 * 30)
+    return blocks
+
+
 def policy_texts_for_diff(
     *, old: PolicyVersion, new: PolicyVersion, language: str
 ) -> tuple[PolicyText | None, PolicyText | None, bool]:

@@ -1,10 +1,11 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import get_language
 
 from .models import PolicyVersion
 from .selectors import (
-    policy_text_diff,
+    policy_clause_diff,
     policy_text_for,
     policy_texts_for_diff,
     policy_version_current,
@@ -69,7 +70,7 @@ def diff(request: HttpRequest, a: int, b: int) -> HttpResponse:
     if old is None or new is None:
         raise Http404
     old_text, new_text, fell_back = policy_texts_for_diff(old=old, new=new, language=get_language())
-    parts = policy_text_diff(old=old_text.body if old_text else "", new=new_text.body if new_text else "")
+    blocks = policy_clause_diff(old=old_text.body if old_text else "", new=new_text.body if new_text else "")
     return render(
         request,
         "policies/diff.html",
@@ -78,8 +79,9 @@ def diff(request: HttpRequest, a: int, b: int) -> HttpResponse:
             "new": new,
             "old_text": old_text,
             "new_text": new_text,
-            "parts": parts,
-            "changed": any(part.op != "equal" for part in parts),
+            "blocks": blocks,
+            "clause_link": reverse("policies:version", args=[new.number]),
+            "changed": any(block.status != "unchanged" for block in blocks),
             "fell_back": fell_back,
             "versions": policy_versions_published(),
         },

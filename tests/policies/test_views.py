@@ -161,3 +161,32 @@ def test_shipped_text_is_split_into_numbered_clauses():
     assert len(numbers) == len(set(numbers))
     assert next(c for c in clauses if c.number == "1").kind == "section"
     assert next(c for c in clauses if c.number == "2.6").kind == "clause"
+
+
+def test_diff_shows_changed_and_added_clauses_and_folds_unchanged_ones(client):
+    from apps.policies.selectors import policy_clause_diff
+
+    old = "1. A\n\n1.1. One two three.\n\n1.2. Same.\n\n1.3. Same too.\n\n2.6. Old clause."
+    new = "1. A\n\n1.1. One 2 three.\n\n1.2. Same.\n\n1.3. Same too.\n\n2.6. Old clause.\n\n2.7. New clause."
+    blocks = policy_clause_diff(old=old, new=new)
+    assert [(b.status, b.number, b.unchanged) for b in blocks] == [
+        ("unchanged", "", 1),
+        ("changed", "1.1", 0),
+        ("unchanged", "", 3),
+        ("added", "2.7", 0),
+    ]
+    assert [(p.op, p.text) for p in blocks[1].parts] == [
+        ("equal", "One "),
+        ("delete", "two"),
+        ("insert", "2"),
+        ("equal", " three."),
+    ]
+    removed = policy_clause_diff(old=new, new=old)
+    assert removed[-1].status == "removed" and removed[-1].number == "2.7"
+
+    make_version(1, bodies={**BODY, "en": old})
+    make_version(2, bodies={**BODY, "en": new})
+    page = get(client, reverse("policies:diff", args=[1, 2]), "en").content.decode()
+    assert f'href="{reverse("policies:version", args=[2])}#2.7"' in page
+    assert "3 unchanged clauses" in page
+    assert "Same too." not in page
