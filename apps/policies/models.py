@@ -27,6 +27,22 @@ class PolicyVersion(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    announcement_cursor = models.BigIntegerField(
+        _("announcement written up to user id"),
+        default=0,
+        editable=False,
+        help_text=_("The announcement fan-out resumes after this user id."),
+    )
+    announcement_written = models.PositiveIntegerField(
+        _("announcement emails written"), default=0, editable=False
+    )
+    announced_at = models.DateTimeField(
+        _("announcement written at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When every announcement email of this version was in the outbox."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -44,7 +60,14 @@ class PolicyVersion(models.Model):
                 condition=models.Q(number__gte=1), name="policies_version_number_positive"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-number"], name="policies_version_status")]
+        indexes = [
+            models.Index(fields=["status", "-number"], name="policies_version_status"),
+            models.Index(
+                fields=["published_at"],
+                name="policies_version_unannounced",
+                condition=models.Q(status="published", announced_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return _("Version %(number)s") % {"number": self.number}
@@ -58,7 +81,7 @@ class PolicyText(models.Model):
     """The text of one version in one language, with the summary of changes and the SHA-256 of the body."""
 
     version = models.ForeignKey(
-        PolicyVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="texts"
+        PolicyVersion, verbose_name=_("version"), on_delete=models.CASCADE, related_name="texts"
     )
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     title = models.CharField(_("title"), max_length=200)
@@ -71,6 +94,7 @@ class PolicyText(models.Model):
         verbose_name_plural = _("policy texts")
         constraints = [
             models.UniqueConstraint(fields=["version", "language"], name="policies_text_one_per_language"),
+            models.CheckConstraint(condition=~models.Q(body=""), name="policies_text_body_not_empty"),
         ]
 
     def __str__(self) -> str:

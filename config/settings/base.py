@@ -127,6 +127,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
     "retention-erase": {"task": "accounts.retention_erase", "schedule": crontab(hour=3, minute=15)},
+    "policy-announce-resume": {"task": "policies.announce_resume", "schedule": 300.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
