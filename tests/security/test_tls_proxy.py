@@ -94,9 +94,11 @@ def tls_proxy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nginx")
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
-        [OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"]
-        + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        [
+            *(OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *("-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -117,7 +119,8 @@ def tls_proxy(tmp_path_factory):
             for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         (tmp / "nginx.conf").write_text(
-            f"daemon off;\nmaster_process off;\npid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'} warn;\n"
+            f"daemon off;\nmaster_process off;\npid {tmp / 'nginx.pid'};\n"
+            f"error_log {tmp / 'error.log'} warn;\n"
             f"events {{ worker_connections 64; }}\n"
             f"http {{\n{temp_paths}include {tmp / 'portal.conf'};\n}}\n"
         )
@@ -155,9 +158,11 @@ def _client_context(version: ssl.TLSVersion, cafile: Path) -> ssl.SSLContext:
 
 
 def _handshake(port: int, context: ssl.SSLContext) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname="localhost") as tls:
-            return tls.version()
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        return tls.version()
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["1.2", "1.3"])
