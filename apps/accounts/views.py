@@ -13,6 +13,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
@@ -153,6 +154,11 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
+WRONG_CODE = gettext_lazy(
+    "This code is not right. Enter the code your app shows now; after a wrong code, wait a few seconds."
+)
+
+
 def _next_url(request) -> str:
     """Return the `next` of the request if it stays on this site, else the admin's front page."""
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -189,7 +195,7 @@ def two_factor_setup(request):
             otp_login(request, device)
             messages.success(request, _("Two-factor authentication is on for your account."))
             return redirect(next_url)
-        form.add_error("token", _("This code is not right. Enter the code your app shows now."))
+        form.add_error("token", WRONG_CODE)
     secret = b32encode(device.bin_key).decode()
     qr_svg = segno.make(device.config_url, error="m").svg_inline(
         scale=5, border=2, svgclass="qr-code", title=_("QR code for your authenticator app")
@@ -219,7 +225,7 @@ def two_factor_verify(request):
         if device is not None:
             otp_login(request, device)
             return redirect(next_url)
-        form.add_error("token", _("This code is not right. Enter the code your app shows now."))
+        form.add_error("token", WRONG_CODE)
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
 
