@@ -1,4 +1,4 @@
-"""The ESP's tracking webhook (Postmark here) records delivery reports on outbox rows, with its secret checked."""
+"""The ESP tracking webhook (Postmark) records delivery reports on outbox rows, its secret checked."""
 
 import base64
 import json
