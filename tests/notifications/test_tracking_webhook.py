@@ -161,3 +161,47 @@ def test_staff_see_a_users_bounced_emails_on_the_user_page(client):
     assert "undelivered emails (bounces and complaints)" in html.lower()
     assert "postmark — mailbox not found" in html
     assert "delivered fine" not in html
+
+
+@pytest.mark.django_db
+def test_mailgun_reports_need_a_valid_signature(client, settings):
+    import hashlib
+    import hmac
+    import time
+
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "WEBHOOK_SECRET": SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": "sign-key",
+    }
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(SECRET.encode()).decode()}
+    row = _row("<mg-1@mg.alilo.kz>")
+    timestamp, token = str(int(time.time())), "a" * 50
+
+    def payload(signature: str) -> dict:
+        return {
+            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+            "event-data": {
+                "event": "failed",
+                "severity": "permanent",
+                "id": "evt-1",
+                "timestamp": float(timestamp),
+                "recipient": "a@example.kz",
+                "reason": "bounce",
+                "message": {"headers": {"message-id": "mg-1@mg.alilo.kz"}},
+                "delivery-status": {"code": 550, "message": "No such user", "description": ""},
+            },
+        }
+
+    forged = client.post(
+        "/anymail/mailgun/tracking/", payload("0" * 64), content_type="application/json", **auth
+    )
+    assert forged.status_code == 400
+    row.refresh_from_db()
+    assert row.tracking_status == ""
+
+    good = hmac.new(b"sign-key", (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    signed = client.post("/anymail/mailgun/tracking/", payload(good), content_type="application/json", **auth)
+    assert signed.status_code == 200
+    row.refresh_from_db()
+    assert row.tracking_status == OutboxEmail.Tracking.BOUNCED

@@ -187,3 +187,11 @@ def test_page_templates_have_no_inline_script_or_style(path):
     text = path.read_text()
     found = [label for pattern, label in INLINE if pattern.search(text)]
     assert not found, f"{path.name}: {found} would be blocked by the Content-Security-Policy"
+
+
+@pytest.mark.django_db
+def test_health_check_is_not_redirected_so_container_checks_work(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = _production_settings("SECURE_REDIRECT_EXEMPT")["SECURE_REDIRECT_EXEMPT"]
+    assert client.get("/healthz").status_code in (200, 503)
+    assert client.get("/").status_code == 301
