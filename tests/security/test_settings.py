@@ -26,12 +26,14 @@ PRODUCTION_ENV = {
 
 def _environ(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANYMAIL_")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' fixture, never in a deployment.
     for key in (
         "DEBUG",
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
         "TRUSTED_PROXIES",
         "ADMIN_REQUIRE_2FA",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
     ):
         env.pop(key, None)
     return {**env, **PRODUCTION_ENV, **extra}
