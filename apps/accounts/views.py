@@ -33,6 +33,20 @@ from .forms import (
 from .security import email_key, rate, username_key
 
 
+def _set_language_cookie(response, language: str) -> None:
+    """Remember the language with the same cookie flags as Django's own language switch."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
 @ratelimit(key="ip", rate=rate("RATELIMIT_SIGNUP_IP"), method="POST", group="signup-ip")
 def signup(request):
     if request.user.is_authenticated:
@@ -74,9 +88,7 @@ def account(request):
         )
         messages.success(request, _("Your details were saved."))
         response = redirect("accounts:account")
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME, user.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax"
-        )
+        _set_language_cookie(response, user.language)
         return response
     return render(request, "accounts/account.html", {"form": form})
 
@@ -105,12 +117,7 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            self.request.user.language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite="Lax",
-        )
+        _set_language_cookie(response, self.request.user.language)
         return response
 
 

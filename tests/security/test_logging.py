@@ -68,3 +68,12 @@ def test_tracebacks_are_redacted(root_output):
 )
 def test_redaction_keeps_what_is_not_personal(text, expected):
     assert redact(text) == expected
+
+
+def test_celery_workers_log_through_the_filtered_handler():
+    from django.conf import settings
+
+    from config.celery import app
+
+    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+    assert app.conf.worker_hijack_root_logger is False

@@ -197,3 +197,23 @@ def test_health_check_is_not_redirected_so_container_checks_work(client, setting
     settings.SECURE_REDIRECT_EXEMPT = _production_settings("SECURE_REDIRECT_EXEMPT")["SECURE_REDIRECT_EXEMPT"]
     assert client.get("/healthz").status_code in (200, 503)
     assert client.get("/").status_code == 301
+
+
+@pytest.mark.django_db
+def test_cookies_set_at_log_in_carry_the_secure_flags(client, settings):
+    from tests.accounts.factories import UserFactory
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.LANGUAGE_COOKIE_SECURE = True
+    settings.LANGUAGE_COOKIE_HTTPONLY = True
+    UserFactory(email="a@example.kz", language="ru")
+    client.get(reverse("accounts:login"), secure=True)
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "a@example.kz", "password": "correct-horse-battery"},
+        secure=True,
+    )
+    assert response.status_code == 302
+    for name in ("sessionid", "alilo_language"):
+        cookie = response.cookies[name]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax", name
+    assert response.cookies["alilo_language"].value == "ru"
