@@ -15,7 +15,10 @@ class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request):
         if not super().has_permission(request):
             return False
-        return not settings.ADMIN_REQUIRE_2FA or request.user.is_verified()
+        if not settings.ADMIN_REQUIRE_2FA:
+            return True
+        is_verified = getattr(request.user, "is_verified", None)  # set by django_otp's OTPMiddleware
+        return bool(is_verified and is_verified())
 
     @method_decorator(ratelimit(key="ip", rate=rate("RATELIMIT_LOGIN_IP"), method="POST", group="login-ip"))
     @method_decorator(
