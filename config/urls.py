@@ -17,4 +17,6 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("privacy_policy/", include("apps.policies.urls")),
     path("admin/", admin.site.urls),
+    # ESP delivery reports, e.g. /anymail/postmark/tracking/ (basic auth: ANYMAIL_WEBHOOK_SECRET).
+    path("anymail/", include("anymail.urls")),
 ]

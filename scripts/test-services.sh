@@ -49,6 +49,8 @@ fi
 
 # Tools for browser and TLS tests; without them those tests are skipped with a reason.
 command -v chromium >/dev/null || apt_install chromium || echo "note: chromium is missing; browser tests will be skipped (apt-get install chromium)"
-command -v nginx >/dev/null || apt_install nginx-light || apt_install nginx || echo "note: nginx is missing; the TLS test will be skipped (apt-get install nginx)"
 command -v xgettext >/dev/null || apt_install gettext || echo "note: gettext is missing; the translation completeness test will be skipped (apt-get install gettext)"
+# nginx lives in /usr/sbin, which a non-root PATH may lack.
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx-light || apt_install nginx || echo "note: nginx is missing; the TLS test will be skipped (apt-get install nginx)"
+command -v openssl >/dev/null || apt_install openssl || echo "note: openssl is missing; the TLS test will be skipped (apt-get install openssl)"
 exit 0

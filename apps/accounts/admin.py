@@ -3,7 +3,50 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from apps.notifications.models import OutboxEmail
+
 from .models import User
+
+
+class UndeliveredEmailInline(admin.TabularInline):
+    """Emails to this user that the provider reported as bounced, complained of or rejected."""
+
+    model = OutboxEmail
+    fk_name = "user"
+    verbose_name = _("undelivered email")
+    verbose_name_plural = _("undelivered emails (bounces and complaints)")
+    fields = ["template", "to", "sent_at", "tracking_status", "tracking_detail"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                tracking_status__in=[
+                    OutboxEmail.Tracking.BOUNCED,
+                    OutboxEmail.Tracking.COMPLAINED,
+                    OutboxEmail.Tracking.REJECTED,
+                ]
+            )
+            .order_by("-id")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("notifications.view_outboxemail")
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -27,6 +70,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["agreement_status", "language", "is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "full_name", "phone"]
     show_full_result_count = False
+    inlines = [UndeliveredEmailInline]
     readonly_fields = [
         "agreement_status",
         "agreement_ended_at",

@@ -6,3 +6,10 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from .security import staff_session_start
+
+        user_logged_in.connect(staff_session_start, dispatch_uid="accounts.staff_session_start")

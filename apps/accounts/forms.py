@@ -103,3 +103,17 @@ class OutboxPasswordResetForm(PasswordResetForm):
             dedup_key=f"password-reset:{user.pk}:{context['token']}",
             user=user,
         )
+
+
+class OneTimeCodeForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_token(self):
+        token = "".join(self.cleaned_data["token"].split())
+        if not (token.isdigit() and len(token) == 6):
+            raise forms.ValidationError(_("Enter the 6 digits your app shows."), code="format")
+        return token

@@ -126,3 +126,27 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                 ]
             )
             erased += len(user_ids)
+
+
+def staff_totp_device_start(*, user):
+    """Return the staff member's pending (unconfirmed) authenticator device, creating one if needed."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    return device
+
+
+def staff_totp_device_confirm(*, user, device, token: str, ip: str | None = None) -> bool:
+    """Confirm the pending device if the code from the app is right; the admin then accepts it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if device.user_id != user.pk or device.confirmed or not device.verify_token(token):
+        return False
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        audit_event_record(actor=user, action="account.two_factor_enabled", target=user, ip=ip)
+    return True

@@ -14,5 +14,7 @@ urlpatterns = [
     path("reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("two-factor/", views.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("reset/complete/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

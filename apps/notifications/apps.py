@@ -6,3 +6,11 @@ class NotificationsConfig(AppConfig):
     name = "apps.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self):
+        from anymail.signals import tracking
+
+        from . import checks  # noqa: F401  registers the deploy check
+        from .receivers import tracking_received
+
+        tracking.connect(tracking_received, dispatch_uid="notifications.tracking_received")

@@ -245,3 +245,29 @@ def outbox_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> Non
     """Replace the address and the rendered context of emails to these users (retention erasure)."""
     rows = OutboxEmail.objects.filter(models.Q(user_id__in=user_ids) | models.Q(to__in=emails))
     rows.update(to="erased@erased.invalid", reply_to="", context={}, updated_at=timezone.now())
+
+
+# Delivery reports by strength: a later, weaker report (a late "delivered") never hides a bounce or complaint.
+_TRACKING_RANK = {
+    OutboxEmail.Tracking.NONE: 0,
+    OutboxEmail.Tracking.DELIVERED: 1,
+    OutboxEmail.Tracking.REJECTED: 2,
+    OutboxEmail.Tracking.BOUNCED: 2,
+    OutboxEmail.Tracking.COMPLAINED: 3,
+}
+
+
+def outbox_tracking_record(*, provider_message_id: str, status: str, detail: str = "") -> int:
+    """Record the provider's delivery report on the outbox rows it sent with this message id.
+
+    Returns how many rows changed. Unknown ids change nothing (the provider may report on mail the portal
+    did not send through the outbox).
+    """
+    if not provider_message_id or status not in _TRACKING_RANK or status == OutboxEmail.Tracking.NONE:
+        return 0
+    stronger = [value for value, rank in _TRACKING_RANK.items() if rank > _TRACKING_RANK[status]]
+    return (
+        OutboxEmail.objects.filter(provider_message_id=provider_message_id)
+        .exclude(tracking_status__in=stronger)
+        .update(tracking_status=status, tracking_detail=(detail or "")[:500], updated_at=timezone.now())
+    )

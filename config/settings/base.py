@@ -1,6 +1,7 @@
 """Settings shared by every environment. Every value a deployer sets comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -21,7 +22,8 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    # The admin site that asks staff for a second factor (ADMIN_REQUIRE_2FA); `admin.site` is this site.
+    "apps.accounts.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,6 +34,9 @@ DJANGO_APPS = [
 THIRD_PARTY_APPS = [
     "anymail",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 LOCAL_APPS = [
     "apps.audit",
@@ -45,15 +50,22 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.middleware.StaffSessionExpiryMiddleware",
+    "apps.accounts.middleware.AdminTwoFactorMiddleware",
     "apps.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +135,8 @@ CELERY_TIMEZONE = "Asia/Almaty"
 # A web request must not hang when the broker is down: the outbox sweep delivers what could not be queued.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Workers log through LOGGING below, so its personal-data filter applies to them too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
@@ -153,6 +167,11 @@ USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses log-ins for a locked-out email and address before the password is checked (django-axes).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:account"
 LOGOUT_REDIRECT_URL = "home"
@@ -185,20 +204,68 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Security defaults (production.py hardens further) ------------------------------------------
+# --- Security (production.py adds HTTPS-only settings) --------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Number of reverse proxies in front of the app. Only then are X-Forwarded-For (client address, see
+# apps.audit.services.client_ip) and X-Forwarded-Proto (HTTPS) believed; otherwise the socket is.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
+# Content-Security-Policy (django-csp), everywhere, so tests prove each page works under it. Page templates
+# carry no inline script, style or event handler; the admin uses its own static files only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Staff: a second factor (TOTP) for the admin; sessions that end after a working day.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+STAFF_SESSION_HOURS = env.int("STAFF_SESSION_HOURS", default=8)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Alilo Privacy Portal")
+
+# Brute force: lock out an email and address pair after repeated failures (django-axes), site and admin.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.accounts.security.axes_username"
+AXES_CLIENT_IP_CALLABLE = "apps.audit.services.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.lockout"
+AXES_VERBOSE = False
+
+# Application logs carry no personal data: the root handler redacts emails, phone numbers and addresses.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_personal_data": {"()": "config.log_filters.RedactPersonalDataFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -213,3 +280,11 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 RETENTION_ERASERS = [
     "apps.notifications.services.outbox_personal_data_erase",
 ]
+RATELIMIT_IP_META_KEY = "apps.audit.services.client_ip"
+# "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.
+RATELIMIT_SIGNUP_IP = env("RATELIMIT_SIGNUP_IP", default="10/h")
+RATELIMIT_LOGIN_IP = env("RATELIMIT_LOGIN_IP", default="30/10m")
+RATELIMIT_LOGIN_EMAIL = env("RATELIMIT_LOGIN_EMAIL", default="20/h")
+RATELIMIT_PASSWORD_RESET_IP = env("RATELIMIT_PASSWORD_RESET_IP", default="10/h")
+RATELIMIT_PASSWORD_RESET_EMAIL = env("RATELIMIT_PASSWORD_RESET_EMAIL", default="3/h")
+RATELIMIT_TWO_FACTOR_USER = env("RATELIMIT_TWO_FACTOR_USER", default="10/5m")

@@ -25,3 +25,5 @@ STORAGES = {
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# The lockout tests turn django-axes on; elsewhere `client.login()` (no request) keeps working.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=False)

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+
+from .security import rate, username_key
+
+
+class PortalAdminSite(admin.AdminSite):
+    """The admin, entered only with a verified second factor when ADMIN_REQUIRE_2FA is on.
+
+    AdminTwoFactorMiddleware leads staff to set-up or verification first; this check is the backstop.
+    """
+
+    def has_permission(self, request):
+        if not super().has_permission(request):
+            return False
+        if not settings.ADMIN_REQUIRE_2FA:
+            return True
+        is_verified = getattr(request.user, "is_verified", None)  # set by django_otp's OTPMiddleware
+        return bool(is_verified and is_verified())
+
+    @method_decorator(ratelimit(key="ip", rate=rate("RATELIMIT_LOGIN_IP"), method="POST", group="login-ip"))
+    @method_decorator(
+        ratelimit(key=username_key, rate=rate("RATELIMIT_LOGIN_EMAIL"), method="POST", group="login-email")
+    )
+    def login(self, request, extra_context=None):
+        return super().login(request, extra_context)

@@ -1,0 +1,114 @@
+"""Repeated failed log-ins lock out an email and address pair for a while, on the site and in the admin."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.accounts.factories import StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"
+LOCKED = "Log-in locked for a while"
+
+
+@pytest.fixture(autouse=True)
+def _axes(settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
+
+
+def _login(client, email, password, ip="198.51.100.7", url=None):
+    return client.post(
+        url or reverse("accounts:login"),
+        {"username": email, "password": password},
+        REMOTE_ADDR=ip,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+
+def test_correct_login_works_with_lockout_protection_on(client):
+    UserFactory(email="a@example.kz")
+    response = _login(client, "a@example.kz", PASSWORD)
+    assert response.status_code == 302
+    assert client.get(reverse("accounts:account")).status_code == 200
+
+
+def test_repeated_failures_lock_the_email_from_that_address_with_a_clear_message(client):
+    UserFactory(email="a@example.kz")
+    for _ in range(2):
+        assert _login(client, "a@example.kz", "wrong").status_code == 200
+    third = _login(client, "A@Example.kz", "wrong")  # the same email in another case counts too
+    assert third.status_code == 429
+    assert LOCKED in third.content.decode()
+    assert "locked for 30 minutes" in third.content.decode()
+    # Even the right password is refused while locked, and nobody is signed in.
+    locked = _login(client, "a@example.kz", PASSWORD)
+    assert locked.status_code == 429
+    assert LOCKED in locked.content.decode()
+    assert client.get(reverse("accounts:account")).status_code == 302
+
+
+def test_lockout_is_per_email_and_address_pair(client):
+    UserFactory(email="a@example.kz")
+    UserFactory(email="b@example.kz")
+    for _ in range(3):
+        _login(client, "a@example.kz", "wrong", ip="198.51.100.7")
+    # The same person from another network, and another account from the same network, still get in.
+    assert _login(client, "a@example.kz", PASSWORD, ip="203.0.113.50").status_code == 302
+    client.logout()
+    assert _login(client, "b@example.kz", PASSWORD, ip="198.51.100.7").status_code == 302
+
+
+def test_lockout_ends_after_the_cool_off(client):
+    UserFactory(email="a@example.kz")
+    for _ in range(3):
+        _login(client, "a@example.kz", "wrong")
+    assert _login(client, "a@example.kz", PASSWORD).status_code == 429
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        assert _login(client, "a@example.kz", PASSWORD).status_code == 302
+
+
+def test_successful_login_resets_the_failure_count(client):
+    UserFactory(email="a@example.kz")
+    for _ in range(2):
+        _login(client, "a@example.kz", "wrong")
+    assert _login(client, "a@example.kz", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(2):
+        assert _login(client, "a@example.kz", "wrong").status_code == 200
+
+
+def test_admin_login_locks_out_too(client):
+    StaffFactory(email="staff@example.kz")
+    url = reverse("admin:login")
+    for _ in range(3):
+        _login(client, "staff@example.kz", "wrong", url=url)
+    locked = _login(client, "staff@example.kz", PASSWORD, url=url)
+    assert locked.status_code == 429
+    assert LOCKED in locked.content.decode()
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_lockout_counts_the_real_client_behind_a_trusted_proxy(client, settings):
+    settings.TRUSTED_PROXIES = 1
+    UserFactory(email="a@example.kz")
+    for _ in range(3):
+        client.post(
+            reverse("accounts:login"),
+            {"username": "a@example.kz", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+    # Another client behind the same proxy is not locked out.
+    other = client.post(
+        reverse("accounts:login"),
+        {"username": "a@example.kz", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.50",
+    )
+    assert other.status_code == 302

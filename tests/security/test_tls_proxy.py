@@ -1,0 +1,238 @@
+"""The reverse proxy in deploy/ speaks TLS 1.2 and 1.3 only, redirects HTTP and forwards to the app."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE = ROOT / "deploy" / "nginx" / "portal.conf.template"
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+OPENSSL = shutil.which("openssl")
+
+
+def _require_tools() -> None:
+    missing = [name for name, path in (("nginx", NGINX), ("openssl", OPENSSL)) if not path]
+    if missing:
+        reason = f"{' and '.join(missing)} not installed (scripts/test-services.sh installs them on CI)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"nginx exited: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"nginx did not listen on {port}: {log.read_text()[-2000:]}")
+
+
+class Upstream:
+    """Stands for the app server: answers 200 and remembers the headers the proxy sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def do_GET(self):
+                owner.requests.append({"path": self.path, "headers": dict(self.headers.items())})
+                body = json.dumps({"path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if self.path.startswith("/app-hsts"):
+                    self.send_header("Strict-Transport-Security", "max-age=600")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def tls_proxy(tmp_path_factory):
+    """nginx with deploy/'s configuration and a throwaway certificate, in front of a local upstream."""
+    _require_tools()
+    tmp = tmp_path_factory.mktemp("nginx")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        [
+            *(OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *("-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    http_port, https_port = _free_port(), _free_port()
+    with Upstream() as upstream:
+        values = {
+            "SERVER_NAME": "localhost 127.0.0.1",
+            "APP_UPSTREAM": f"127.0.0.1:{upstream.port}",
+            "TLS_CERTIFICATE": str(cert),
+            "TLS_CERTIFICATE_KEY": str(key),
+            "HTTP_PORT": f"127.0.0.1:{http_port}",
+            "HTTPS_PORT": f"127.0.0.1:{https_port}",
+        }
+        site = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], TEMPLATE.read_text())
+        (tmp / "portal.conf").write_text(site)
+        temp_paths = "".join(
+            f"{name}_temp_path {tmp / name};\n"
+            for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (tmp / "nginx.conf").write_text(
+            f"daemon off;\nmaster_process off;\npid {tmp / 'nginx.pid'};\n"
+            f"error_log {tmp / 'error.log'} warn;\n"
+            f"events {{ worker_connections 64; }}\n"
+            f"http {{\n{temp_paths}include {tmp / 'portal.conf'};\n}}\n"
+        )
+        base = [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
+        checked = subprocess.run([*base, "-t"], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        log = tmp / "nginx.out"
+        with open(log, "w") as out:
+            process = subprocess.Popen(base, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                _wait_for_port(https_port, process, tmp / "error.log")
+                _wait_for_port(http_port, process, tmp / "error.log")
+                yield {"http": http_port, "https": https_port, "upstream": upstream, "cert": cert, "key": key}
+            finally:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
+def _client_context(version: ssl.TLSVersion, cafile: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(cafile))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = version
+        context.maximum_version = version
+    if version < ssl.TLSVersion.TLSv1_2:
+        # Debian's OpenSSL does not even offer TLS 1.0/1.1 at its default level: lower it on the client so
+        # that any refusal comes from the server.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def _handshake(port: int, context: ssl.SSLContext) -> str:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        return tls.version()
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["1.2", "1.3"])
+def test_tls_12_and_13_handshakes_succeed_and_reach_the_app(tls_proxy, version):
+    context = _client_context(version, tls_proxy["cert"])
+    connection = http.client.HTTPSConnection("localhost", tls_proxy["https"], context=context, timeout=5)
+    connection.request("GET", f"/accounts/?v={version.name}")
+    response = connection.getresponse()
+    assert connection.sock.version() == {"TLSv1_2": "TLSv1.2", "TLSv1_3": "TLSv1.3"}[version.name]
+    assert response.status == 200
+    assert json.loads(response.read()) == {"path": f"/accounts/?v={version.name}"}
+    assert response.getheader("Strict-Transport-Security").startswith("max-age=31536000")
+    connection.close()
+
+    forwarded = tls_proxy["upstream"].requests[-1]["headers"]
+    assert forwarded["X-Forwarded-Proto"] == "https"
+    assert forwarded["X-Forwarded-For"].split(",")[-1].strip() == "127.0.0.1"
+    assert forwarded["Host"] == "localhost"
+
+
+def test_app_hsts_header_is_not_doubled(tls_proxy):
+    context = _client_context(ssl.TLSVersion.TLSv1_3, tls_proxy["cert"])
+    connection = http.client.HTTPSConnection("localhost", tls_proxy["https"], context=context, timeout=5)
+    connection.request("GET", "/app-hsts")
+    response = connection.getresponse()
+    response.read()
+    assert response.msg.get_all("Strict-Transport-Security") == ["max-age=600"]
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["1.0", "1.1"])
+def test_tls_10_and_11_are_refused_by_the_server(tls_proxy, version):
+    # The same client does complete such a handshake with a server that allows it ...
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        server_context.minimum_version = ssl.TLSVersion.TLSv1
+    server_context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    server_context.load_cert_chain(str(tls_proxy["cert"]), str(tls_proxy["key"]))
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept_one():
+        conn, _address = listener.accept()
+        try:
+            server_context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            conn.close()
+
+    thread = threading.Thread(target=accept_one, daemon=True)
+    thread.start()
+    client = _client_context(version, tls_proxy["cert"])
+    assert _handshake(listener.getsockname()[1], client) in ("TLSv1", "TLSv1.1")
+    thread.join(5)
+    listener.close()
+
+    # ... but the portal's proxy refuses it.
+    with pytest.raises(ssl.SSLError):
+        _handshake(tls_proxy["https"], client)
+
+
+def test_weak_tls12_cipher_is_refused(tls_proxy):
+    context = _client_context(ssl.TLSVersion.TLSv1_2, tls_proxy["cert"])
+    context.set_ciphers("AES128-SHA:@SECLEVEL=0")  # no forward secrecy, CBC
+    with pytest.raises(ssl.SSLError):
+        _handshake(tls_proxy["https"], context)
+
+
+def test_plain_http_redirects_to_https(tls_proxy):
+    connection = http.client.HTTPConnection("127.0.0.1", tls_proxy["http"], timeout=5)
+    connection.request("GET", "/withdrawals/new/?lang=ru", headers={"Host": "privacy.example.kz"})
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://privacy.example.kz/withdrawals/new/?lang=ru"
+    connection.close()
