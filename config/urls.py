@@ -15,5 +15,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("language/", set_language, name="set_language"),
     path("accounts/", include("apps.accounts.urls")),
+    path("privacy/withdraw/", include("apps.withdrawals.urls")),
     path("admin/", admin.site.urls),
 ]

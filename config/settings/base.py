@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "apps.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +127,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "withdrawals-due-digest": {"task": "withdrawals.send_due_digest", "schedule": crontab(hour=9, minute=0)},
+    "withdrawals-purge-unverified": {
+        "task": "withdrawals.purge_unverified",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -146,6 +153,18 @@ IMPLICIT_ACCEPTANCE_DAYS = env.int("IMPLICIT_ACCEPTANCE_DAYS", default=7)
 POLICY_REMINDER_DAYS_BEFORE = env.int("POLICY_REMINDER_DAYS_BEFORE", default=2)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=3)
 WITHDRAWAL_DUE_WORKING_DAYS = env.int("WITHDRAWAL_DUE_WORKING_DAYS", default=15)
+# The privacy mailbox receives the written applications in this language.
+PRIVACY_MAILBOX_LANGUAGE = env("PRIVACY_MAILBOX_LANGUAGE", default="kk")
+WITHDRAWAL_CONFIRM_HOURS = env.int("WITHDRAWAL_CONFIRM_HOURS", default=48)
+WITHDRAWAL_UNVERIFIED_DELETE_DAYS = env.int("WITHDRAWAL_UNVERIFIED_DELETE_DAYS", default=7)
+WITHDRAWAL_DUE_SOON_WORKING_DAYS = env.int("WITHDRAWAL_DUE_SOON_WORKING_DAYS", default=2)
+# django-ratelimit rates for the withdrawal form ("<count>/<s|m|h|d>").
+WITHDRAWAL_RATE_PER_IP = env("WITHDRAWAL_RATE_PER_IP", default="20/h")
+WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
+# Sections of the "My privacy" page: dotted paths to `(request) -> {"template", "context"} | None`.
+MY_PRIVACY_SECTIONS = [
+    "apps.withdrawals.selectors.my_privacy_section",
+]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 
 # --- Auth ---------------------------------------------------------------------------------------
