@@ -9,10 +9,13 @@ TRAP_FIELD = "website"
 
 
 class WithdrawalRequestForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
+    )
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
+        error_messages={"required": _("Enter your email address.")},
         help_text=_("We send the confirmation, the reference and every answer to this address."),
     )
     phone = PhoneNumberField(

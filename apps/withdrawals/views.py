@@ -221,7 +221,7 @@ def withdrawal_cancel(request, token: str):
             request, _("This request has been decided or cancelled already; it cannot be cancelled.")
         )
         return redirect("withdrawals:status", token=token)
-    form = CancelForm(request.POST or None)
+    form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.withdrawal_request_cancel(
