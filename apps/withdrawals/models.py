@@ -30,7 +30,7 @@ class WithdrawalRequest(models.Model):
         UNVERIFIED = "unverified", _("Email not confirmed")
         SUBMITTED = "submitted", _("Submitted")
         IN_REVIEW = "in_review", _("In review")
-        AWAITING_INFORMATION = "awaiting_information", _("Waiting for your information")
+        AWAITING_INFORMATION = "awaiting_information", _("Waiting for information")
         GRANTED = "granted", _("Granted")
         REFUSED = "refused", _("Refused")
         CANCELLED = "cancelled", _("Cancelled")
@@ -208,7 +208,7 @@ class TimelineEntry(models.Model):
         indexes = [models.Index(fields=["request", "created_at"], name="withdrawals_timeline_request")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else ""
+        return str(self.get_kind_display())
 
 
 class ThirdParty(models.Model):

@@ -213,7 +213,7 @@ def test_status_page_shows_status_due_date_and_only_public_timeline(client):
     page = response.content.decode()
     assert response.status_code == 200
     assert withdrawal.reference in page
-    assert "Waiting for your information" in page
+    assert "Waiting for information" in page
     assert "Send your phone" in page
     assert "Internal: check VIP list" not in page
     assert staff.email not in page  # the assignment is internal
