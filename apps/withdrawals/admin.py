@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.services import client_ip
 
 from . import selectors, services, working_days
-from .forms import AssignForm, MessageForm, NoteForm, RefuseForm
+from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
 from .models import ThirdParty, TimelineEntry, WithdrawalRequest
 
 Status = WithdrawalRequest.Status
@@ -202,6 +202,12 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            # The form is read-only; changes go through the workflow steps.
+            self.message_user(
+                request, gettext("Use the workflow buttons to change a request."), messages.WARNING
+            )
+            return redirect(request.path)
         obj = self.get_object(request, unquote(object_id))
         if obj is not None and request.method == "GET" and self.has_view_or_change_permission(request, obj):
             services.withdrawal_request_view_record(withdrawal=obj, actor=request.user, ip=client_ip(request))
@@ -238,6 +244,7 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             },
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
             "message_form": MessageForm(),
+            "grant_form": GrantForm(),
             "refuse_form": RefuseForm(),
             "note_form": NoteForm(),
             "due_state": selectors.withdrawal_due_state(obj),
@@ -295,6 +302,9 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             )
             return gettext("The requester was asked for information; the clock is paused until they answer.")
         if step == "grant":
+            form = GrantForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
             services.withdrawal_request_grant(withdrawal=obj, actor=actor, ip=ip)
             return gettext("Withdrawal granted. The requester and the third parties are being emailed.")
         if step == "refuse":

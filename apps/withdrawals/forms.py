@@ -157,6 +157,13 @@ class MessageForm(forms.Form):
     )
 
 
+class GrantForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I have checked the request; apply the withdrawal."),
+        error_messages={"required": _("Tick the box to confirm that the withdrawal should be applied.")},
+    )
+
+
 class RefuseForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the refusal (the requester sees it)"),

@@ -108,7 +108,11 @@ def test_workflow_buttons_run_the_services(client, staff):
     withdrawal.refresh_from_db()
     assert withdrawal.status == "awaiting_information" and withdrawal.assignee == staff
     services.withdrawal_request_information_provide(withdrawal=withdrawal, answer="Mega Almaty")
-    response = client.post(step_url(withdrawal, "grant"), follow=True)
+    unconfirmed = client.post(step_url(withdrawal, "grant"), follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Tick the box to confirm that the withdrawal should be applied." in messages_of(unconfirmed)
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "in_review"
+    response = client.post(step_url(withdrawal, "grant"), {"confirm": "on"}, follow=True)
     withdrawal.refresh_from_db()
     assert withdrawal.status == "granted"
     assert any("granted" in message for message in messages_of(response))
@@ -137,7 +141,9 @@ def test_refusal_without_reason_is_refused_with_a_message(client, staff):
 
 def test_illegal_step_is_refused_with_a_clear_message(client, staff):
     withdrawal = verified()
-    response = client.post(step_url(withdrawal, "grant"), follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        step_url(withdrawal, "grant"), {"confirm": "on"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Only a request in review can be granted." in messages_of(response)
     response = client.post(
         step_url(withdrawal, "ask"), {"message": "?"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
@@ -168,7 +174,7 @@ def test_deciding_needs_the_decide_permission(client):
     clerk.user_permissions.add(decide)
     clerk = type(clerk).objects.get(pk=clerk.pk)
     client.force_login(clerk)
-    client.post(step_url(withdrawal, "grant"))
+    client.post(step_url(withdrawal, "grant"), {"confirm": "on"})
     withdrawal.refresh_from_db()
     assert withdrawal.status == "granted"
 
@@ -184,7 +190,8 @@ def test_view_only_staff_cannot_run_steps(client):
 
 def test_change_form_saves_nothing_and_there_is_no_add_or_delete(client, staff):
     withdrawal = verified()
-    client.post(change_url(withdrawal), {"status": "granted", "email": "evil@example.kz"})
+    response = client.post(change_url(withdrawal), {"status": "granted", "email": "evil@example.kz"})
+    assert response.status_code == 302
     withdrawal.refresh_from_db()
     assert withdrawal.status == "submitted" and withdrawal.email != "evil@example.kz"
     assert client.get(CHANGELIST + "add/").status_code == 403

@@ -71,6 +71,7 @@ def test_staff_grant_a_request_in_the_admin(page, live_server):
     page.get_by_role("link", name=withdrawal.reference).click()
     page.get_by_role("button", name="Start review").click()
     page.get_by_text("Review started.").wait_for()
+    page.get_by_label("I have checked the request; apply the withdrawal.").check()
     page.get_by_role("button", name="Grant the withdrawal").click()
     page.get_by_text("Withdrawal granted.").wait_for()
     withdrawal.refresh_from_db()
