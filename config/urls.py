@@ -16,6 +16,7 @@ urlpatterns = [
     path("language/", set_language, name="set_language"),
     path("accounts/", include("apps.accounts.urls")),
     path("privacy_policy/", include("apps.policies.urls")),
+    path("privacy/withdraw/", include("apps.withdrawals.urls")),
     path("admin/", admin.site.urls),
     # ESP delivery reports, e.g. /anymail/postmark/tracking/ (basic auth: ANYMAIL_WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),

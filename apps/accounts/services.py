@@ -150,3 +150,39 @@ def staff_totp_device_confirm(*, user, device, token: str, ip: str | None = None
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         audit_event_record(actor=user, action="account.two_factor_enabled", target=user, ip=ip)
     return True
+
+
+def user_consent_withdraw(*, user, at=None, actor=None, details: dict | None = None) -> bool:
+    """Record that the user withdrew consent to all processing; implicit acceptance no longer applies.
+
+    Return False when it was recorded already (the first time stays the evidence).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = (
+            get_user_model()
+            .objects.filter(pk=user.pk, consent_withdrawn_at__isnull=True)
+            .update(consent_withdrawn_at=at)
+        )
+        if updated:
+            user.consent_withdrawn_at = at
+            audit_event_record(actor=actor, action="account.consent_withdrawn", target=user, details=details)
+    return bool(updated)
+
+
+def user_agreement_end(*, user, at=None, actor=None, details: dict | None = None) -> bool:
+    """End the user agreement; its end time starts the retention clock (policy clause 2.4).
+
+    Return False when the agreement had ended already.
+    """
+    User = get_user_model()
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = User.objects.filter(pk=user.pk, agreement_status=User.AgreementStatus.ACTIVE).update(
+            agreement_status=User.AgreementStatus.ENDED, agreement_ended_at=at
+        )
+        if updated:
+            user.agreement_status = User.AgreementStatus.ENDED
+            user.agreement_ended_at = at
+            audit_event_record(actor=actor, action="account.agreement_ended", target=user, details=details)
+    return bool(updated)

@@ -142,6 +142,11 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
     "retention-erase": {"task": "accounts.retention_erase", "schedule": crontab(hour=3, minute=15)},
     "policy-announce-resume": {"task": "policies.announce_resume", "schedule": 300.0},
+    "withdrawals-due-digest": {"task": "withdrawals.send_due_digest", "schedule": crontab(hour=9, minute=0)},
+    "withdrawals-purge-unverified": {
+        "task": "withdrawals.purge_unverified",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -163,6 +168,18 @@ IMPLICIT_ACCEPTANCE_DAYS = env.int("IMPLICIT_ACCEPTANCE_DAYS", default=7)
 POLICY_REMINDER_DAYS_BEFORE = env.int("POLICY_REMINDER_DAYS_BEFORE", default=2)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=3)
 WITHDRAWAL_DUE_WORKING_DAYS = env.int("WITHDRAWAL_DUE_WORKING_DAYS", default=15)
+# The privacy mailbox receives the written applications in this language.
+PRIVACY_MAILBOX_LANGUAGE = env("PRIVACY_MAILBOX_LANGUAGE", default="kk")
+WITHDRAWAL_CONFIRM_HOURS = env.int("WITHDRAWAL_CONFIRM_HOURS", default=48)
+WITHDRAWAL_UNVERIFIED_DELETE_DAYS = env.int("WITHDRAWAL_UNVERIFIED_DELETE_DAYS", default=7)
+WITHDRAWAL_DUE_SOON_WORKING_DAYS = env.int("WITHDRAWAL_DUE_SOON_WORKING_DAYS", default=2)
+# django-ratelimit rates for the withdrawal form ("<count>/<s|m|h|d>").
+WITHDRAWAL_RATE_PER_IP = env("WITHDRAWAL_RATE_PER_IP", default="20/h")
+WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
+# Sections of the "My privacy" page: dotted paths to `(request) -> {"template", "context"} | None`.
+MY_PRIVACY_SECTIONS = [
+    "apps.withdrawals.selectors.my_privacy_section",
+]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 
 # --- Auth ---------------------------------------------------------------------------------------

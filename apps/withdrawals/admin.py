@@ -1,0 +1,461 @@
+"""Staff processing of withdrawal requests. Every step calls a service; the admin form saves nothing."""
+
+import csv
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.audit.services import client_ip
+
+from . import selectors, services, working_days
+from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
+from .models import ThirdParty, TimelineEntry, WithdrawalRequest
+
+Status = WithdrawalRequest.Status
+DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
+
+
+@admin.register(ThirdParty)
+class ThirdPartyAdmin(admin.ModelAdmin):
+    list_display = ["name", "contact_email", "language", "active", "created_at"]
+    list_filter = ["active", "language"]
+    search_fields = ["name", "contact_email"]
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = _("due date")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            (
+                "soon",
+                _("Due within %(days)s working days") % {"days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS},
+            ),
+            ("paused", _("Clock paused")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(pk__in=selectors.withdrawal_requests_overdue(now=now).values("pk"))
+        if self.value() == "soon":
+            return queryset.filter(pk__in=selectors.withdrawal_requests_due_soon(now=now).values("pk"))
+        if self.value() == "paused":
+            return queryset.filter(status=Status.AWAITING_INFORMATION)
+        return queryset
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "visible_to_requester", "actor", "text"]
+    readonly_fields = fields
+    verbose_name_plural = _("Timeline (everything, including internal notes)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _csv_cell(value) -> str:
+    """Return the value as text a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@admin.register(WithdrawalRequest)
+class WithdrawalRequestAdmin(admin.ModelAdmin):
+    change_form_template = "withdrawals/admin/change_form.html"
+    list_display = [
+        "reference_or_unconfirmed",
+        "requester_display",
+        "scope",
+        "status",
+        "assignee",
+        "due_date",
+        "days_left",
+    ]
+    list_display_links = ["reference_or_unconfirmed"]
+    list_filter = ["status", DueFilter, ("assignee", admin.RelatedOnlyFieldListFilter), "scope"]
+    search_fields = ["reference", "email", "full_name"]
+    list_select_related = ["assignee", "requester"]
+    show_full_result_count = False
+    ordering = ["-created_at"]
+    actions = ["assign_selected", "start_review_selected", "export_csv"]
+    inlines = [TimelineInline]
+    fieldsets = [
+        (
+            _("Request"),
+            {
+                "fields": [
+                    "reference",
+                    "status",
+                    "scope",
+                    "purposes_display",
+                    "reason",
+                    "acknowledgement",
+                    "language",
+                ]
+            },
+        ),
+        (_("Requester"), {"fields": ["full_name", "email", "phone", "requester"]}),
+        (
+            _("Processing"),
+            {
+                "fields": [
+                    "assignee",
+                    "created_at",
+                    "verified_at",
+                    "due_date",
+                    "days_left",
+                    "paused_working_days",
+                    "pause_started_at",
+                    "decided_at",
+                    "decision_reason",
+                    "cancelled_at",
+                ]
+            },
+        ),
+        (_("Evidence"), {"fields": ["public_id", "ip", "user_agent"]}),
+    ]
+
+    class Media:
+        css = {"all": ["css/withdrawals-admin.css"]}
+
+    # --- read-only model form -----------------------------------------------------------------
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [field.name for field in WithdrawalRequest._meta.fields]
+        return [*names, "purposes_display", "due_date", "days_left"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Never save from the form: every change goes through a workflow step."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing to save."""
+
+    # --- columns -------------------------------------------------------------------------------
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def reference_or_unconfirmed(self, obj):
+        return obj.reference or gettext("(email not confirmed)")
+
+    @admin.display(description=_("requester"), ordering="full_name")
+    def requester_display(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.full_name, obj.email)
+
+    @admin.display(description=_("purposes"))
+    def purposes_display(self, obj):
+        return ", ".join(obj.purpose_labels()) or "—"
+
+    @admin.display(description=_("due by (24:00 Almaty)"), ordering="due_at")
+    def due_date(self, obj):
+        last_day = selectors.withdrawal_last_day(obj)
+        return last_day or "—"
+
+    @admin.display(description=_("working days left"))
+    def days_left(self, obj):
+        state = selectors.withdrawal_due_state(obj)
+        if state.paused:
+            return format_html('<span class="wd-due wd-paused">{}</span>', gettext("paused"))
+        if state.days_left is None:
+            return "—"
+        if state.overdue:
+            return format_html('<span class="wd-due wd-overdue">⚠ {}</span>', gettext("overdue"))
+        if state.due_soon:
+            return format_html('<span class="wd-due wd-soon">⏰ {}</span>', state.days_left)
+        return state.days_left
+
+    # --- the change page -----------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/workflow/<slug:step>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="{}_{}_workflow".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            # The form is read-only; changes go through the workflow steps.
+            self.message_user(
+                request, gettext("Use the workflow buttons to change a request."), messages.WARNING
+            )
+            return redirect(request.path)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and request.method == "GET" and self.has_view_or_change_permission(request, obj):
+            services.withdrawal_request_view_record(withdrawal=obj, actor=request.user, ip=client_ip(request))
+        extra_context = {**(extra_context or {}), **self._workflow_context(request, obj)}
+        extra_context.update(
+            show_save=False, show_save_and_continue=False, show_save_and_add_another=False, show_delete=False
+        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _workflow_context(self, request, obj) -> dict:
+        if obj is None:
+            return {}
+        can_change = self.has_change_permission(request, obj)
+        can_decide = can_change and request.user.has_perm(DECIDE_PERMISSION)
+        status = obj.status
+        steps = set()
+        if can_change and status in WithdrawalRequest.OPEN_STATUSES:
+            steps.add("assign")
+            if obj.assignee_id != request.user.pk:
+                steps.add("assign_me")
+        if can_change and status == Status.SUBMITTED:
+            steps.add("review")
+        if can_change and status == Status.IN_REVIEW:
+            steps.add("ask")
+        if can_decide and status in services.DECIDABLE:
+            steps.update({"grant", "refuse"})
+        if can_change and status != Status.UNVERIFIED:
+            steps.add("note")
+        return {
+            "workflow_steps": steps,
+            "workflow_urls": {
+                step: reverse("admin:withdrawals_withdrawalrequest_workflow", args=[obj.pk, step])
+                for step in ("assign", "assign_me", "review", "ask", "grant", "refuse", "note")
+            },
+            "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
+            "message_form": MessageForm(),
+            "grant_form": GrantForm(),
+            "refuse_form": RefuseForm(),
+            "note_form": NoteForm(),
+            "due_state": selectors.withdrawal_due_state(obj),
+            "last_day": selectors.withdrawal_last_day(obj),
+            "outbox_emails": selectors.withdrawal_request_emails(obj),
+            "can_decide": can_decide,
+        }
+
+    def workflow_view(self, request, object_id, step):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if step in ("grant", "refuse") and not request.user.has_perm(DECIDE_PERMISSION):
+            raise PermissionDenied
+        change_url = reverse("admin:withdrawals_withdrawalrequest_change", args=[obj.pk])
+        ip = client_ip(request)
+        actor = request.user
+        try:
+            done = self._run_step(request, obj, step, actor=actor, ip=ip)
+        except services.TransitionNotAllowed as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            if done:
+                self.message_user(request, done, messages.SUCCESS)
+        return redirect(change_url)
+
+    def _run_step(self, request, obj, step, *, actor, ip):
+        if step == "assign_me":
+            changed = services.withdrawal_request_assign(withdrawal=obj, assignee=actor, actor=actor, ip=ip)
+            return gettext("Assigned to you.") if changed else gettext("It was assigned to you already.")
+        if step == "assign":
+            form = AssignForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
+            assignee = form.cleaned_data["assignee"]
+            changed = services.withdrawal_request_assign(
+                withdrawal=obj, assignee=assignee, actor=actor, ip=ip
+            )
+            if not changed:
+                return gettext("It was assigned to %(email)s already.") % {"email": assignee.email}
+            return gettext("Assigned to %(email)s.") % {"email": assignee.email}
+        if step == "review":
+            services.withdrawal_request_review_start(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("Review started.")
+        if step == "ask":
+            form = MessageForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
+            services.withdrawal_request_information_ask(
+                withdrawal=obj, actor=actor, message=form.cleaned_data["message"], ip=ip
+            )
+            return gettext("The requester was asked for information; the clock is paused until they answer.")
+        if step == "grant":
+            form = GrantForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
+            services.withdrawal_request_grant(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("Withdrawal granted. The requester and the third parties are being emailed.")
+        if step == "refuse":
+            form = RefuseForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
+            services.withdrawal_request_refuse(
+                withdrawal=obj, actor=actor, reason=form.cleaned_data["reason"], ip=ip
+            )
+            return gettext("Withdrawal refused. The requester is being emailed the reason.")
+        if step == "note":
+            form = NoteForm(request.POST)
+            if not form.is_valid():
+                return self._form_errors(request, form)
+            services.withdrawal_request_note_add(
+                withdrawal=obj, actor=actor, text=form.cleaned_data["text"], ip=ip
+            )
+            return gettext("Note added.")
+        raise Http404
+
+    def _form_errors(self, request, form) -> None:
+        for errors in form.errors.values():
+            for error in errors:
+                self.message_user(request, error, messages.ERROR)
+        return None
+
+    # --- actions -------------------------------------------------------------------------------
+
+    @admin.action(description=_("Assign the selected requests to…"), permissions=["change"])
+    def assign_selected(self, request, queryset):
+        if "apply" in request.POST:
+            form = AssignForm(request.POST)
+            if form.is_valid():
+                assignee = form.cleaned_data["assignee"]
+                done = self._bulk(
+                    request,
+                    queryset,
+                    lambda obj: services.withdrawal_request_assign(
+                        withdrawal=obj, assignee=assignee, actor=request.user, ip=client_ip(request)
+                    ),
+                )
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d request assigned to %(email)s.",
+                        "%(count)d requests assigned to %(email)s.",
+                        done,
+                    )
+                    % {"count": done, "email": assignee.email},
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = AssignForm(initial={"assignee": request.user.pk})
+        return TemplateResponse(
+            request,
+            "withdrawals/admin/bulk_assign.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Assign withdrawal requests"),
+                "opts": self.opts,
+                "queryset": queryset,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": "assign_selected",
+            },
+        )
+
+    @admin.action(description=_("Start review of the selected requests"), permissions=["change"])
+    def start_review_selected(self, request, queryset):
+        done = self._bulk(
+            request,
+            queryset,
+            lambda obj: services.withdrawal_request_review_start(
+                withdrawal=obj, actor=request.user, ip=client_ip(request)
+            ),
+        )
+        self.message_user(
+            request,
+            ngettext("Review started for %(count)d request.", "Review started for %(count)d requests.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
+
+    def _bulk(self, request, queryset, step) -> int:
+        done = 0
+        for obj in queryset.order_by("pk"):
+            try:
+                result = step(obj)
+            except services.TransitionNotAllowed as error:
+                self.message_user(request, f"{obj}: {error.message}", messages.WARNING)
+            else:
+                done += 1 if result is not False else 0
+        return done
+
+    @admin.action(description=_("Export the selected requests as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = list(queryset.select_related("assignee").order_by("created_at", "pk"))
+        services.withdrawal_requests_export_record(
+            ids=[obj.pk for obj in rows], actor=request.user, ip=client_ip(request)
+        )
+        stamp = working_days.local_date(timezone.now()).isoformat()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="withdrawal-requests-{stamp}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                gettext("reference"),
+                gettext("status"),
+                gettext("scope"),
+                gettext("purposes"),
+                gettext("full name"),
+                gettext("email"),
+                gettext("phone number"),
+                gettext("language"),
+                gettext("assignee"),
+                gettext("created at"),
+                gettext("verified at"),
+                gettext("due by (24:00 Almaty)"),
+                gettext("working days paused"),
+                gettext("decided at"),
+                gettext("cancelled at"),
+                gettext("reason for the decision"),
+            ]
+        )
+
+        def moment(value):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+        for obj in rows:
+            last_day = selectors.withdrawal_last_day(obj)
+            writer.writerow(
+                _csv_cell(value)
+                for value in [
+                    obj.reference or "",
+                    obj.get_status_display(),
+                    obj.get_scope_display(),
+                    "; ".join(obj.purpose_labels()),
+                    obj.full_name,
+                    obj.email,
+                    obj.phone or "",
+                    obj.language,
+                    obj.assignee.email if obj.assignee else "",
+                    moment(obj.created_at),
+                    moment(obj.verified_at),
+                    last_day.isoformat() if last_day else "",
+                    obj.paused_working_days,
+                    moment(obj.decided_at),
+                    moment(obj.cancelled_at),
+                    obj.decision_reason,
+                ]
+            )
+        return response

@@ -1,0 +1,182 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from .models import Purpose, WithdrawalRequest
+
+TRAP_FIELD = "website"
+
+
+class WithdrawalRequestForm(forms.Form):
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        error_messages={"required": _("Enter your email address.")},
+        help_text=_("We send the confirmation, the reference and every answer to this address."),
+    )
+    phone = PhoneNumberField(
+        label=_("Phone (optional)"),
+        required=False,
+        region="KZ",
+        help_text=_("For example +7 701 234 5678."),
+        error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
+    )
+    scope = forms.ChoiceField(
+        label=_("What do you withdraw consent for?"),
+        choices=WithdrawalRequest.Scope.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose whether you withdraw consent for all processing or some purposes.")
+        },
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("Purposes (clause 2.1 of the policy)"),
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Only for a partial withdrawal: tick every purpose you no longer agree to."),
+    )
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    acknowledgement = forms.BooleanField(
+        label=_(
+            "I understand that withdrawing consent to all processing may end my user agreement with Alilo "
+            "(clause 2.6 of the policy), so I may no longer be able to use the services."
+        ),
+        required=False,
+    )
+    # Left empty by people; bots that fill every field are recognised by it.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user if getattr(user, "is_authenticated", False) else None
+        self.fields["full_name"].widget.attrs.update(autocomplete="name")
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.fields[TRAP_FIELD].widget.attrs.update(autocomplete="off", tabindex="-1")
+        if self.user is not None:
+            email = self.fields["email"]
+            email.disabled = True
+            email.initial = self.user.email
+            email.help_text = _("The address of your account. We send the reference and every answer to it.")
+            self.fields["full_name"].initial = self.user.full_name
+            self.fields["phone"].initial = self.user.phone or None
+
+    def clean_full_name(self):
+        name = " ".join(self.cleaned_data["full_name"].split())
+        if not name:
+            raise forms.ValidationError(_("Enter your full name."), code="required")
+        return name
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope == WithdrawalRequest.Scope.PARTIAL and not cleaned.get("purposes"):
+            self.add_error(
+                "purposes",
+                forms.ValidationError(
+                    _("Tick at least one purpose, or choose all processing."), code="required"
+                ),
+            )
+        if scope == WithdrawalRequest.Scope.ALL and not cleaned.get("acknowledgement"):
+            self.add_error(
+                "acknowledgement",
+                forms.ValidationError(
+                    _(
+                        "To withdraw consent to all processing, confirm that you understand "
+                        "it may end your user agreement."
+                    ),
+                    code="required",
+                ),
+            )
+        return cleaned
+
+    @property
+    def is_trapped(self) -> bool:
+        return bool(self.data.get(TRAP_FIELD))
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Your answer"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": _("Write your answer.")},
+    )
+
+
+class CancelForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Yes, cancel my request. I understand that my consent stays as it is."),
+        error_messages={"required": _("Tick the box to confirm that you want to cancel the request.")},
+    )
+
+
+# --- staff (admin) --------------------------------------------------------------------------------
+
+
+def _staff_queryset():
+    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("full_name", "email")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=_staff_queryset(),
+        error_messages={
+            "required": _("Choose a staff member."),
+            "invalid_choice": _("Choose a staff member."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _staff_queryset()
+        self.fields["assignee"].label_from_instance = lambda user: f"{user.full_name} <{user.email}>"
+
+
+class MessageForm(forms.Form):
+    message = forms.CharField(
+        label=_("Message to the requester"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write what you need to know from the requester.")},
+    )
+
+
+class GrantForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I have checked the request; apply the withdrawal."),
+        error_messages={"required": _("Tick the box to confirm that the withdrawal should be applied.")},
+    )
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the refusal (the requester sees it)"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("A refusal needs a written reason.")},
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note (never shown to the requester)"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write the note.")},
+    )

@@ -1,0 +1,250 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Purpose(models.TextChoices):
+    """The purposes of processing in clause 2.1 of the policy that a user may withdraw consent for."""
+
+    MARKETING = "marketing", _("Marketing activities")
+    ADVERTISING = "advertising", _("Advertising campaigns and targeted advertising materials and content")
+    MARKET_RESEARCH = "market_research", _("Marketing research")
+    PERSONALISED_SERVICES = "personalised_services", _("Personalised services")
+    CONTESTS = "contests", _("Taking part in contests")
+    NOTIFICATIONS = "notifications", _("Messages about goods and about changes to the user agreement")
+    QUALITY_IMPROVEMENT = "quality_improvement", _("Improving the quality of the goods sold")
+    NEW_PRODUCTS = "new_products", _("Developing and offering new products")
+
+
+class WithdrawalRequest(models.Model):
+    """A written application to withdraw consent to the processing of personal data (policy clause 2.6)."""
+
+    class Scope(models.TextChoices):
+        ALL = "all", _("All processing")
+        PARTIAL = "partial", _("Selected purposes")
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", _("Email not confirmed")
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In review")
+        AWAITING_INFORMATION = "awaiting_information", _("Waiting for information")
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.AWAITING_INFORMATION)
+    CLOCK_RUNNING_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
+    DECIDED_STATUSES = (Status.GRANTED, Status.REFUSED)
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(
+        _("reference"), max_length=20, unique=True, null=True, blank=True, editable=False
+    )
+    submission_token = models.UUIDField(
+        _("submission token"),
+        unique=True,
+        editable=False,
+        help_text=_("Identifies one filled-in form, so that sending it twice creates one request."),
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requester account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="withdrawal_requests",
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    email = models.EmailField(_("email"), max_length=254)
+    phone = PhoneNumberField(_("phone number"), blank=True)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
+    purposes = models.JSONField(
+        _("purposes"), default=list, blank=True, help_text=_("For a partial withdrawal: the purposes.")
+    )
+    reason = models.TextField(_("reason given by the requester"), blank=True)
+    acknowledgement = models.BooleanField(_("acknowledged that the user agreement may end"), default=False)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.UNVERIFIED, db_index=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_withdrawal_requests",
+        limit_choices_to={"is_staff": True},
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due by"), null=True, blank=True, db_index=True)
+    pause_started_at = models.DateTimeField(_("clock paused since"), null=True, blank=True)
+    paused_working_days = models.PositiveSmallIntegerField(
+        _("working days paused"),
+        default=0,
+        help_text=_("Working days spent waiting for the requester; the due date moved by as many."),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(
+        _("reason for the decision"),
+        blank=True,
+        help_text=_("Required for a refusal; the requester sees it."),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("withdrawal request")
+        verbose_name_plural = _("withdrawal requests")
+        ordering = ["-created_at", "-id"]
+        permissions = [("decide_withdrawalrequest", _("Can grant or refuse withdrawal requests"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope="all", acknowledgement=True, purposes=[])
+                | (models.Q(scope="partial") & ~models.Q(purposes=[])),
+                name="withdrawals_request_scope_consistent",
+                violation_error_message=_(
+                    "A full withdrawal needs the acknowledgement; a partial one needs purposes."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="unverified", reference__isnull=True, verified_at__isnull=True)
+                | (
+                    ~models.Q(status="unverified")
+                    & models.Q(reference__isnull=False, verified_at__isnull=False, due_at__isnull=False)
+                ),
+                name="withdrawals_request_verified_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="refused") | ~models.Q(decision_reason=""),
+                name="withdrawals_request_refusal_has_reason",
+                violation_error_message=_("A refusal needs a written reason."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["granted", "refused"], decided_at__isnull=False)
+                | (~models.Q(status__in=["granted", "refused"]) & models.Q(decided_at__isnull=True)),
+                name="withdrawals_request_decided_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="awaiting_information", pause_started_at__isnull=False)
+                | (~models.Q(status="awaiting_information") & models.Q(pause_started_at__isnull=True)),
+                name="withdrawals_request_pause_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="cancelled", cancelled_at__isnull=False)
+                | (~models.Q(status="cancelled") & models.Q(cancelled_at__isnull=True)),
+                name="withdrawals_request_cancelled_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="withdrawals_request_due"),
+            models.Index(fields=["email"], name="withdrawals_request_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or str(_("Unconfirmed request from %(email)s") % {"email": self.email})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def purpose_labels(self) -> list[str]:
+        labels = dict(Purpose.choices)
+        return [str(labels.get(value, value)) for value in self.purposes]
+
+
+class TimelineEntry(models.Model):
+    """One step in a request's history. Entries not visible to the requester are internal notes and events."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Request submitted")
+        VERIFIED = "verified", _("Request registered")
+        ASSIGNED = "assigned", _("Assigned")
+        REVIEW_STARTED = "review_started", _("Review started")
+        INFORMATION_REQUESTED = "information_requested", _("More information requested")
+        INFORMATION_PROVIDED = "information_provided", _("Information provided")
+        GRANTED = "granted", _("Withdrawal granted")
+        REFUSED = "refused", _("Withdrawal refused")
+        CANCELLED = "cancelled", _("Request cancelled")
+        THIRD_PARTIES_NOTIFIED = "third_parties_notified", _("Third parties told to stop processing")
+        NOTE = "note", _("Internal note")
+
+    request = models.ForeignKey(
+        WithdrawalRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="timeline"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    visible_to_requester = models.BooleanField(_("visible to the requester"), default=False)
+    text = models.TextField(_("text"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="note") | models.Q(visible_to_requester=False),
+                name="withdrawals_timeline_note_is_internal",
+            ),
+        ]
+        indexes = [models.Index(fields=["request", "created_at"], name="withdrawals_timeline_request")]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+
+class ThirdParty(models.Model):
+    """A partner Alilo shares personal data with; told to stop processing when a withdrawal is granted."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    contact_email = models.EmailField(_("contact email"), max_length=254)
+    language = models.CharField(
+        _("language of correspondence"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active partners are told about granted withdrawals.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("third party")
+        verbose_name_plural = _("third parties")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceCounter(models.Model):
+    """The last reference number given out in a year."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("reference counter")
+        verbose_name_plural = _("reference counters")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"

@@ -1,0 +1,240 @@
+import logging
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
+
+from apps.audit.services import client_ip
+
+from . import selectors, services, tokens
+from .forms import AnswerForm, CancelForm, WithdrawalRequestForm
+from .models import WithdrawalRequest
+
+logger = logging.getLogger(__name__)
+
+SENT_SESSION_KEY = "withdrawals_sent_email"
+
+
+def _ip_key(group, request) -> str:
+    return client_ip(request) or "unknown"
+
+
+def _email_key(group, request) -> str:
+    if request.user.is_authenticated:
+        return request.user.email.lower()
+    email = (request.POST.get("email") or "").strip().lower()
+    return email or f"ip:{_ip_key(group, request)}"
+
+
+def _rate_per_ip(group, request) -> str:
+    return settings.WITHDRAWAL_RATE_PER_IP
+
+
+def _rate_per_email(group, request) -> str:
+    return settings.WITHDRAWAL_RATE_PER_EMAIL
+
+
+def _language(request) -> str:
+    language = get_language() or settings.LANGUAGE_CODE
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+@never_cache
+@ratelimit(group="withdrawals.form.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+@ratelimit(group="withdrawals.form.email", key=_email_key, rate=_rate_per_email, method="POST", block=True)
+def withdrawal_form(request):
+    user = request.user if request.user.is_authenticated else None
+    if request.method == "POST":
+        form = WithdrawalRequestForm(request.POST, user=user)
+        if form.is_trapped:
+            logger.info("Withdrawal form bot trap triggered from %s", client_ip(request))
+            return redirect("withdrawals:sent")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                withdrawal, _created = services.withdrawal_request_submit(
+                    submission_token=data["submission_token"],
+                    requester=user,
+                    full_name=data["full_name"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    scope=data["scope"],
+                    purposes=data["purposes"],
+                    reason=data["reason"],
+                    acknowledgement=data["acknowledgement"],
+                    language=_language(request),
+                    ip=client_ip(request),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if user is not None and withdrawal.requester_id == user.pk and withdrawal.reference:
+                    messages.success(
+                        request,
+                        _("Your request %(reference)s is registered.") % {"reference": withdrawal.reference},
+                    )
+                    return redirect(selectors.withdrawal_status_path(withdrawal))
+                request.session[SENT_SESSION_KEY] = withdrawal.email
+                return redirect("withdrawals:sent")
+    else:
+        form = WithdrawalRequestForm(user=user, initial={"submission_token": uuid.uuid4()})
+    return render(
+        request,
+        "withdrawals/form.html",
+        {
+            "form": form,
+            "due_preview": selectors.withdrawal_due_preview(),
+            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+            "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+            "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
+        },
+    )
+
+
+@never_cache
+def withdrawal_sent(request):
+    return render(
+        request,
+        "withdrawals/sent.html",
+        {
+            "email": request.session.get(SENT_SESSION_KEY, ""),
+            "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+            "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
+        },
+    )
+
+
+@never_cache
+@ratelimit(group="withdrawals.confirm.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+def withdrawal_confirm(request, token: str):
+    """Show a button that confirms the email; a GET changes nothing, so link scanners confirm nothing."""
+    problem = None
+    withdrawal = None
+    try:
+        withdrawal = selectors.withdrawal_request_by_public_id(tokens.confirm_token_read(token))
+        if withdrawal is None:
+            problem = "invalid"
+    except tokens.LinkExpired:
+        problem = "expired"
+    except tokens.LinkInvalid:
+        problem = "invalid"
+    if withdrawal is not None and withdrawal.status != WithdrawalRequest.Status.UNVERIFIED:
+        return redirect(selectors.withdrawal_status_path(withdrawal))
+    if problem is None and request.method == "POST":
+        try:
+            withdrawal = services.withdrawal_request_confirm(token=token, ip=client_ip(request))
+        except services.ConfirmationExpired:
+            problem = "expired"
+        except services.ConfirmationFailed:
+            problem = "invalid"
+        else:
+            messages.success(
+                request,
+                _("Thank you. Your request %(reference)s is registered.")
+                % {"reference": withdrawal.reference},
+            )
+            return redirect(selectors.withdrawal_status_path(withdrawal))
+    status = {"expired": 410, "invalid": 404}.get(problem, 200)
+    return render(
+        request,
+        "withdrawals/confirm.html",
+        {"problem": problem, "withdrawal": withdrawal, "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS},
+        status=status,
+    )
+
+
+def _withdrawal_or_404(token: str) -> WithdrawalRequest:
+    withdrawal = selectors.withdrawal_request_by_status_token(token)
+    if withdrawal is None:
+        raise Http404("No such request")
+    return withdrawal
+
+
+def _status_context(withdrawal: WithdrawalRequest, token: str, **extra) -> dict:
+    return {
+        "withdrawal": withdrawal,
+        "token": token,
+        "timeline": selectors.withdrawal_timeline_for_requester(withdrawal),
+        "last_day": selectors.withdrawal_last_day(withdrawal),
+        "due_state": selectors.withdrawal_due_state(withdrawal),
+        "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+        **extra,
+    }
+
+
+@never_cache
+def withdrawal_status(request, token: str):
+    withdrawal = _withdrawal_or_404(token)
+    answer_form = AnswerForm() if withdrawal.status == WithdrawalRequest.Status.AWAITING_INFORMATION else None
+    return render(
+        request, "withdrawals/status.html", _status_context(withdrawal, token, answer_form=answer_form)
+    )
+
+
+def _actor(request):
+    return request.user if request.user.is_authenticated else None
+
+
+@never_cache
+@require_POST
+@ratelimit(group="withdrawals.status.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+def withdrawal_answer(request, token: str):
+    withdrawal = _withdrawal_or_404(token)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            services.withdrawal_request_information_provide(
+                withdrawal=withdrawal,
+                answer=form.cleaned_data["answer"],
+                ip=client_ip(request),
+                actor=_actor(request),
+            )
+        except services.TransitionNotAllowed as error:
+            messages.error(request, error.message)
+        except ValidationError as error:
+            form.add_error("answer", error)
+        else:
+            messages.success(request, _("Thank you. We have your answer and continue with your request."))
+            return redirect("withdrawals:status", token=token)
+        if not form.errors:
+            return redirect("withdrawals:status", token=token)
+    return render(
+        request, "withdrawals/status.html", _status_context(withdrawal, token, answer_form=form), status=400
+    )
+
+
+@never_cache
+@ratelimit(group="withdrawals.status.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+def withdrawal_cancel(request, token: str):
+    withdrawal = _withdrawal_or_404(token)
+    if not withdrawal.is_cancellable:
+        messages.error(
+            request, _("This request has been decided or cancelled already; it cannot be cancelled.")
+        )
+        return redirect("withdrawals:status", token=token)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdrawal_request_cancel(
+                withdrawal=withdrawal, ip=client_ip(request), actor=_actor(request)
+            )
+        except services.TransitionNotAllowed as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your request is cancelled. Your consent stays as it was."))
+        return redirect("withdrawals:status", token=token)
+    return render(
+        request,
+        "withdrawals/cancel.html",
+        {"withdrawal": withdrawal, "token": token, "form": form},
+        status=400 if form.errors else 200,
+    )

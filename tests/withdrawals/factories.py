@@ -1,0 +1,50 @@
+import uuid
+
+import factory
+
+from apps.withdrawals import services
+from apps.withdrawals.models import ThirdParty, WithdrawalRequest
+
+
+class ThirdPartyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ThirdParty
+
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    contact_email = factory.Sequence(lambda n: f"privacy{n}@partner.kz")
+    language = "kk"
+    active = True
+
+
+def submit(*, requester=None, email="visitor@example.kz", scope="all", purposes=(), language="en", **extra):
+    """File a request through the service, as the form does; return it."""
+    data = {
+        "submission_token": uuid.uuid4(),
+        "requester": requester,
+        "full_name": "Aigerim Nurlanovna",
+        "email": email,
+        "phone": "+77011234567",
+        "scope": scope,
+        "purposes": list(purposes),
+        "reason": "I no longer use the services.",
+        "acknowledgement": scope == "all",
+        "language": language,
+        "ip": "203.0.113.5",
+        "user_agent": "pytest",
+        **extra,
+    }
+    withdrawal, _created = services.withdrawal_request_submit(**data)
+    return withdrawal
+
+
+def verified(**kwargs) -> WithdrawalRequest:
+    """Return a registered (verified) request from a visitor."""
+    from apps.withdrawals.tokens import confirm_token_make
+
+    withdrawal = submit(**kwargs)
+    return services.withdrawal_request_confirm(token=confirm_token_make(withdrawal.public_id))
+
+
+def in_review(*, staff, **kwargs) -> WithdrawalRequest:
+    withdrawal = verified(**kwargs)
+    return services.withdrawal_request_review_start(withdrawal=withdrawal, actor=staff)
