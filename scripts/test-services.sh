@@ -41,6 +41,12 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; then
   (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null || missing+=("Redis on 127.0.0.1:$redis_port (Debian: apt-get install redis-server, or set REDIS_URL)")
 fi
 
+if ((${#missing[@]} == 0)) && command -v psql >/dev/null; then
+  # The settings' own database (the suite itself creates test_alilo); makemigrations --check looks at it.
+  psql -h "$pg_host" -p "$pg_port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'alilo'" 2>/dev/null | grep -q 1 \
+    || createdb -h "$pg_host" -p "$pg_port" -U postgres alilo 2>/dev/null || true
+fi
+
 if ((${#missing[@]})); then
   echo "The test suite needs these services, and they are not available:" >&2
   for item in "${missing[@]}"; do echo "  - $item" >&2; done
