@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from apps.acceptances.api import api
 from apps.accounts.views import set_language
 
 from . import views
@@ -15,5 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("language/", set_language, name="set_language"),
     path("accounts/", include("apps.accounts.urls")),
+    path("privacy/", include("apps.acceptances.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -31,6 +31,7 @@ DJANGO_APPS = [
 THIRD_PARTY_APPS = [
     "anymail",
     "phonenumber_field",
+    "ninja",
 ]
 LOCAL_APPS = [
     "apps.audit",
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.middleware.UserLanguageMiddleware",
+    "apps.acceptances.middleware.PolicyAcceptanceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -70,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.portal",
+                "apps.acceptances.context_processors.policy_banner",
             ],
         },
     }
@@ -125,6 +128,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "acceptances-implicit-sweep": {"task": "acceptances.implicit_sweep", "schedule": 600.0},
+    "acceptances-policy-reminders": {"task": "acceptances.send_reminders", "schedule": 3600.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -147,6 +152,10 @@ POLICY_REMINDER_DAYS_BEFORE = env.int("POLICY_REMINDER_DAYS_BEFORE", default=2)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=3)
 WITHDRAWAL_DUE_WORKING_DAYS = env.int("WITHDRAWAL_DUE_WORKING_DAYS", default=15)
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
+IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
+API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
+# Dotted paths of functions (request) -> {"template": ..., "context": {...}} | None shown on /privacy/me/.
+MY_PRIVACY_SECTIONS: list[str] = []
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
