@@ -55,7 +55,10 @@ def _csv_rows(queryset):
     )
     for row in rows.iterator(chunk_size=2000):
         yield writer.writerow(
-            ["" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value) for value in row]
+            [
+                "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value)
+                for value in row
+            ]
         )
 
 

@@ -34,7 +34,7 @@ class ServiceTokenAuth(HttpBearer):
 api = NinjaAPI(
     title="Alilo Privacy Portal API",
     version="1",
-    description="Consent status, acceptances recorded in apps, and uses of the service reported by other services.",
+    description="Consent status, acceptances recorded in apps, and uses of the service reported elsewhere.",
     auth=ServiceTokenAuth(),
     urls_namespace="api-v1",
 )
@@ -202,7 +202,10 @@ def _resolve(refs: list[UserRef]) -> dict[str, int]:
             unknown.append(ref.label)
     if unknown:
         raise ApiError(404, _("Unknown user."), unknown=unknown)
-    return {ref.label: found[str(ref.user_id) if ref.user_id is not None else ref.email.strip().lower()] for ref in refs}
+    return {
+        ref.label: found[str(ref.user_id) if ref.user_id is not None else ref.email.strip().lower()]
+        for ref in refs
+    }
 
 
 # --- Endpoints ----------------------------------------------------------------------------------
@@ -231,12 +234,20 @@ def consent_status_get(request: HttpRequest, user: Query[UserRef]):
 
 @api.post(
     "/acceptances",
-    response={200: AcceptanceCreatedOut, 201: AcceptanceCreatedOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={
+        200: AcceptanceCreatedOut,
+        201: AcceptanceCreatedOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Record an explicit acceptance the user made in an app",
 )
 def acceptance_create(request: HttpRequest, payload: AcceptanceIn):
     user_id = _resolve([payload])[payload.label]
-    version = PolicyVersion.objects.filter(number=payload.version, status=PolicyVersion.Status.PUBLISHED).first()
+    version = PolicyVersion.objects.filter(
+        number=payload.version, status=PolicyVersion.Status.PUBLISHED
+    ).first()
     if version is None:
         raise ApiError(404, _("Version %(number)s is not published.") % {"number": payload.version})
     current = policy_version_current()
@@ -261,7 +272,10 @@ def acceptance_create(request: HttpRequest, payload: AcceptanceIn):
         raise ApiError(409, _("This version is not the version in force.")) from exc
     except services.AcceptanceError as exc:
         raise ApiError(422, _("The text hash does not belong to this version.")) from exc
-    return 201 if created else 200, {"created": created, "acceptance": _acceptance_out(acceptance, version.number)}
+    return 201 if created else 200, {
+        "created": created,
+        "acceptance": _acceptance_out(acceptance, version.number),
+    }
 
 
 @api.post(

@@ -38,9 +38,12 @@ class PolicyAcceptanceMiddleware:
             user = request.user
             use_mark(user_id=user.pk)
             current = policy_current_cached()
-            if current is not None and user.agreement_status == "active":
-                if not self._accepted(request, user, current.id, current.number):
-                    request.policy_pending = current
+            if (
+                current is not None
+                and user.agreement_status == "active"
+                and not self._accepted(request, user, current.id, current.number)
+            ):
+                request.policy_pending = current
         return self.get_response(request)
 
     @staticmethod

@@ -122,7 +122,9 @@ class ConsentStatus:
 
     @property
     def implicit_acceptance_enabled(self) -> bool:
-        return bool(self.current and self.current.implicit_acceptance_at and settings.IMPLICIT_ACCEPTANCE_DAYS)
+        return bool(
+            self.current and self.current.implicit_acceptance_at and settings.IMPLICIT_ACCEPTANCE_DAYS
+        )
 
 
 def consent_status(*, user) -> ConsentStatus:

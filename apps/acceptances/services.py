@@ -82,7 +82,17 @@ def _insert_once(
             ON CONFLICT (user_id, version_id) DO NOTHING
             RETURNING id
             """,  # noqa: S608 - the table name is ours, every value is a parameter
-            [user_id, version_id, method, channel, accepted_at, ip or None, user_agent, language, text_sha256],
+            [
+                user_id,
+                version_id,
+                method,
+                channel,
+                accepted_at,
+                ip or None,
+                user_agent,
+                language,
+                text_sha256,
+            ],
         )
         row = cursor.fetchone()
     if row:
