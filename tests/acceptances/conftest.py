@@ -19,4 +19,4 @@ def version(db):
 
 @pytest.fixture
 def user(db):
-    return UserFactory(email="aigul@example.kz", language="ru")
+    return UserFactory(email="aigul@example.kz", language="en")

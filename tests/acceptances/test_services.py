@@ -104,7 +104,12 @@ def test_database_allows_only_the_erasure_of_ip_and_user_agent(user, version):
 def test_implicit_acceptance_needs_a_use_in_the_database(user, version):
     with pytest.raises(IntegrityError), transaction.atomic():
         Acceptance.objects.create(
-            user=user, version=version, method="implicit", accepted_at=timezone.now(), language="kk", channel="web"
+            user=user,
+            version=version,
+            method="implicit",
+            accepted_at=timezone.now(),
+            language="kk",
+            channel="web",
         )
 
 
@@ -212,9 +217,15 @@ def test_reported_use_before_the_deadline_is_no_acceptance():
     token, _raw = services.service_token_create(name="shop")
     services.use_reports_record(
         token=token,
-        uses=[services.UseInput(user_id=user.pk, used_at=version.implicit_acceptance_at - timedelta(1), channel="app")],
+        uses=[
+            services.UseInput(
+                user_id=user.pk, used_at=version.implicit_acceptance_at - timedelta(1), channel="app"
+            )
+        ],
     )
-    assert services.implicit_acceptance_sweep(now=version.implicit_acceptance_at + timedelta(1))["created"] == 0
+    assert (
+        services.implicit_acceptance_sweep(now=version.implicit_acceptance_at + timedelta(1))["created"] == 0
+    )
 
 
 def test_zero_days_turns_implicit_acceptance_off(settings):
@@ -279,11 +290,19 @@ def test_reminders_go_to_pending_users_once(settings):
     pending = UserFactory()
     accepted = UserFactory()
     Acceptance.objects.create(
-        user=accepted, version=version, method="signup", accepted_at=timezone.now(), language="kk", channel="web"
+        user=accepted,
+        version=version,
+        method="signup",
+        accepted_at=timezone.now(),
+        language="kk",
+        channel="web",
     )
     now = version.implicit_acceptance_at - timedelta(days=1)
     assert services.policy_reminders_send(now=now)["status"] == "queued"
     services.policy_reminders_send(now=now)
-    keys = list(OutboxEmail.objects.filter(dedup_key__startswith="policy-reminder:").values_list("dedup_key", flat=True))
+    keys = list(
+        OutboxEmail.objects.filter(dedup_key__startswith="policy-reminder:").values_list(
+            "dedup_key", flat=True
+        )
+    )
     assert keys == [f"policy-reminder:{version.number}:{pending.pk}"]
-
