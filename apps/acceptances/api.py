@@ -88,7 +88,7 @@ class UserRef(Schema):
     @model_validator(mode="after")
     def _one_of(self):
         if (self.user_id is None) == (not self.email):
-            raise ValueError("Give exactly one of user_id or email.")
+            raise ValueError(_("Give exactly one of user_id or email."))
         return self
 
     @property
@@ -146,7 +146,7 @@ class UseIn(UserRef):
     @classmethod
     def _not_in_future(cls, value: datetime) -> datetime:
         if value > timezone.now() + CLOCK_SKEW:
-            raise ValueError("The time of use is in the future.")
+            raise ValueError(_("The time of use is in the future."))
         return value
 
 
@@ -157,7 +157,7 @@ class UseBatchIn(Schema):
     @classmethod
     def _not_too_many(cls, value: list) -> list:
         if len(value) > settings.API_USE_BATCH_MAX:
-            raise ValueError(f"At most {settings.API_USE_BATCH_MAX} uses per batch.")
+            raise ValueError(_("At most %(max)s uses per batch.") % {"max": settings.API_USE_BATCH_MAX})
         return value
 
 

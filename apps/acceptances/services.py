@@ -252,25 +252,32 @@ SELECT DISTINCT ON (e.user_id)
     COALESCE(t.text_language, %(default_language)s), COALESCE(t.sha, %(default_sha)s),
     e.used_at, e.source, e.report_id
 FROM (
-    SELECT u.id AS user_id, u.last_used_at AS used_at, 'web' AS channel, 'web' AS source,
+    SELECT u.id AS user_id, u.language, u.last_used_at AS used_at, 'web' AS channel, 'web' AS source,
            NULL::bigint AS report_id
     FROM {user} u
-    WHERE u.id >= %(lo)s AND u.id < %(hi)s AND u.last_used_at >= %(deadline)s AND u.last_used_at <= %(now)s
+    WHERE u.id >= %(lo)s AND u.id < %(hi)s
+      AND u.last_used_at >= %(deadline)s AND u.last_used_at <= %(now)s
+      AND {eligible}
     UNION ALL
-    SELECT r.user_id, r.used_at, r.channel, LEFT('api:' || k.name, 120), r.id
-    FROM {report} r JOIN {token} k ON k.id = r.token_id
-    WHERE r.user_id >= %(lo)s AND r.user_id < %(hi)s AND r.used_at >= %(deadline)s AND r.used_at <= %(now)s
+    SELECT r.user_id, u.language, r.used_at, r.channel, LEFT('api:' || k.name, 120), r.id
+    FROM {report} r
+    JOIN {user} u ON u.id = r.user_id
+    JOIN {token} k ON k.id = r.token_id
+    WHERE r.user_id >= %(lo)s AND r.user_id < %(hi)s AND u.id >= %(lo)s AND u.id < %(hi)s
+      AND r.used_at >= %(deadline)s AND r.used_at <= %(now)s
+      AND {eligible}
 ) e
-JOIN {user} u ON u.id = e.user_id
-LEFT JOIN (VALUES {texts}) AS t(user_language, text_language, sha) ON t.user_language = u.language
-WHERE u.agreement_status = 'active'
-  AND u.consent_withdrawn_at IS NULL
-  AND u.erased_at IS NULL
-  AND u.is_active
-  AND NOT EXISTS (SELECT 1 FROM {acceptance} a WHERE a.user_id = e.user_id AND a.version_id = %(version)s)
+LEFT JOIN (VALUES {texts}) AS t(user_language, text_language, sha) ON t.user_language = e.language
+WHERE NOT EXISTS (
+    SELECT 1 FROM {acceptance} a
+    WHERE a.user_id = e.user_id AND a.version_id = %(version)s AND a.user_id >= %(lo)s AND a.user_id < %(hi)s
+)
 ORDER BY e.user_id, e.used_at
 ON CONFLICT (user_id, version_id) DO NOTHING
 """
+ELIGIBLE = (
+    "u.agreement_status = 'active' AND u.consent_withdrawn_at IS NULL AND u.erased_at IS NULL AND u.is_active"
+)
 
 
 def _sweep_sql_and_params(version: PolicyVersion) -> tuple[str, dict]:
@@ -291,6 +298,7 @@ def _sweep_sql_and_params(version: PolicyVersion) -> tuple[str, dict]:
         report=UseReport._meta.db_table,
         token=ServiceToken._meta.db_table,
         texts=", ".join(values),
+        eligible=ELIGIBLE,
     )
     return sql, params
 

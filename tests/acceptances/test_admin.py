@@ -38,7 +38,9 @@ def test_acceptances_are_read_only_in_admin(staff_client, user, version):
 def test_csv_export_streams_the_selected_rows(staff_client, user, version):
     other = UserFactory(email="b@example.kz")
     for who in (user, other):
-        services.acceptance_record_explicit(user=who, version=version, language="kk", ip="10.0.0.1", user_agent="UA")
+        services.acceptance_record_explicit(
+            user=who, version=version, language="kk", ip="10.0.0.1", user_agent="UA"
+        )
     response = staff_client.post(
         reverse("admin:acceptances_acceptance_changelist"),
         {"action": "export_csv", "select_across": "1", "index": "0", "_selected_action": ["1"]},
@@ -54,11 +56,22 @@ def test_summary_counts_per_version_with_pending(staff_client, version):
     accepted = [UserFactory() for _ in range(3)]
     UserFactory()  # pending
     UserFactory(consent_withdrawn_at="2026-01-01T00:00:00Z")  # not pending: withdrew
-    services.acceptance_record_explicit(user=accepted[0], version=version, language="kk", ip=None, user_agent="")
-    services.acceptance_record_signup(user=accepted[1], version_number=version.number, language="kk", ip=None, user_agent="")
+    services.acceptance_record_explicit(
+        user=accepted[0], version=version, language="kk", ip=None, user_agent=""
+    )
+    services.acceptance_record_signup(
+        user=accepted[1], version_number=version.number, language="kk", ip=None, user_agent=""
+    )
     token, _ = services.service_token_create(name="app")
     services.acceptance_record_api(
-        user=accepted[2], version=version, channel="app", language="kk", ip=None, user_agent="", text_sha256="", token=token
+        user=accepted[2],
+        version=version,
+        channel="app",
+        language="kk",
+        ip=None,
+        user_agent="",
+        text_sha256="",
+        token=token,
     )
     response = staff_client.get(reverse("admin:acceptances_acceptance_summary"))
     assert response.status_code == 200
@@ -74,15 +87,23 @@ def test_summary_needs_staff(client, user, db):
 
 
 def test_staff_create_token_in_admin_sees_it_once_and_can_revoke(staff_client):
-    response = staff_client.post(reverse("admin:acceptances_servicetoken_add"), {"name": "loyalty"}, follow=True)
+    response = staff_client.post(
+        reverse("admin:acceptances_servicetoken_add"), {"name": "loyalty"}, follow=True
+    )
     assert response.status_code == 200
     token = ServiceToken.objects.get(name="loyalty")
     shown = [str(m) for m in response.context["messages"]]
     raw = next(word for m in shown for word in m.split() if word.startswith("alp_"))
     assert ServiceToken.hash(raw) == token.token_sha256
-    assert raw not in staff_client.get(reverse("admin:acceptances_servicetoken_change", args=[token.pk])).content.decode()
+    assert (
+        raw
+        not in staff_client.get(
+            reverse("admin:acceptances_servicetoken_change", args=[token.pk])
+        ).content.decode()
+    )
     staff_client.post(
-        reverse("admin:acceptances_servicetoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
+        reverse("admin:acceptances_servicetoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
     )
     token.refresh_from_db()
     assert token.revoked_at is not None
