@@ -153,6 +153,8 @@ def receipt(request, pk: int):
         {
             "acceptance": acceptance,
             "organisation_name": settings.ORGANISATION_NAME,
-            "version_url": policy_url("policies:version", acceptance.version.number),
+            "version_url": request.build_absolute_uri(
+                policy_url("policies:version", acceptance.version.number)
+            ),
         },
     )
