@@ -70,7 +70,6 @@ class AcceptanceAdmin(admin.ModelAdmin):
     list_select_related = ["user", "version"]
     readonly_fields = [field.name for field in Acceptance._meta.fields]
     show_full_result_count = False
-    date_hierarchy = "accepted_at"
     actions = ["export_csv"]
     change_list_template = "admin/acceptances/acceptance/change_list.html"
 

@@ -234,10 +234,29 @@ class UseInput:
 
 
 def use_reports_record(*, token: ServiceToken, uses: list[UseInput]) -> int:
-    """Store a batch of uses reported by another service, all or none; a repeated report is kept once."""
+    """Store a batch of uses reported by another service, all or none; a repeated report is kept once.
+
+    Each report stays as the evidence (time, channel, service) of that use; the users' last use is raised
+    too, in one statement.
+    """
     rows = [UseReport(user_id=u.user_id, used_at=u.used_at, channel=u.channel, token=token) for u in uses]
+    latest: dict[int, datetime] = {}
+    for use in uses:
+        if use.user_id not in latest or use.used_at > latest[use.user_id]:
+            latest[use.user_id] = use.used_at
     with transaction.atomic():
         UseReport.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        if latest:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    UPDATE {get_user_model()._meta.db_table} AS u
+                    SET last_used_at = GREATEST(u.last_used_at, v.used_at)
+                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, used_at)
+                    WHERE u.id = v.id AND (u.last_used_at IS NULL OR u.last_used_at < v.used_at)
+                    """,  # noqa: S608 - the table name is ours
+                    [list(latest), list(latest.values())],
+                )
     return len(rows)
 
 
@@ -272,7 +291,7 @@ WHERE NOT EXISTS (
     SELECT 1 FROM {acceptance} a
     WHERE a.user_id = e.user_id AND a.version_id = %(version)s AND a.user_id >= %(lo)s AND a.user_id < %(hi)s
 )
-ORDER BY e.user_id, e.used_at
+ORDER BY e.user_id, e.used_at, e.report_id IS NULL
 ON CONFLICT (user_id, version_id) DO NOTHING
 """
 ELIGIBLE = (
@@ -306,7 +325,9 @@ def _sweep_sql_and_params(version: PolicyVersion) -> tuple[str, dict]:
 def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> dict:
     """Turn every recorded use at or after the deadline of the version in force into an implicit acceptance.
 
-    Set-based: one INSERT ... SELECT per range of user ids, idempotent, safe beside explicit accepts.
+    Set-based: one INSERT ... SELECT per range of user ids, idempotent, safe beside explicit accepts. The
+    evidence is the earliest recorded use after the deadline: a reported use (with its channel and service)
+    or the portal's last use; a last use raised by a report ties with that report, and the report wins.
     """
     now = now or timezone.now()
     if settings.IMPLICIT_ACCEPTANCE_DAYS <= 0:

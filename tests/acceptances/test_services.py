@@ -209,6 +209,35 @@ def test_sweep_uses_the_earliest_reported_use_after_the_deadline_as_evidence():
     assert acceptance.used_at == deadline + timedelta(seconds=1)
     assert acceptance.channel == "app" and acceptance.use_report_id == report.pk
     assert acceptance.use_source == "api:shop"
+    user.refresh_from_db()
+    assert user.last_used_at == deadline + timedelta(hours=2)
+
+
+def test_reported_use_raising_last_use_is_attributed_to_the_report():
+    version = publish(published_at=_published_at(12, 0))
+    used = version.implicit_acceptance_at + timedelta(minutes=3)
+    user = UserFactory(last_used_at=version.implicit_acceptance_at - timedelta(days=1))
+    token, _raw = services.service_token_create(name="shop")
+    services.use_reports_record(
+        token=token, uses=[services.UseInput(user_id=user.pk, used_at=used, channel="app")]
+    )
+    user.refresh_from_db()
+    assert user.last_used_at == used
+    services.implicit_acceptance_sweep(now=used + timedelta(hours=1))
+    acceptance = Acceptance.objects.get()
+    assert acceptance.channel == "app" and acceptance.use_report is not None and acceptance.used_at == used
+
+
+def test_reported_use_never_lowers_last_use():
+    user = UserFactory(last_used_at=timezone.now())
+    token, _raw = services.service_token_create(name="shop")
+    earlier = timezone.now() - timedelta(days=3)
+    services.use_reports_record(
+        token=token, uses=[services.UseInput(user_id=user.pk, used_at=earlier, channel="app")]
+    )
+    before = user.last_used_at
+    user.refresh_from_db()
+    assert user.last_used_at == before
 
 
 def test_reported_use_before_the_deadline_is_no_acceptance():
