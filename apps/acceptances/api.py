@@ -24,6 +24,8 @@ from .selectors import consent_status
 
 LanguageCode = Literal["kk", "ru", "en"]
 CLOCK_SKEW = timedelta(minutes=5)
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
 
 
 class ServiceTokenAuth(HttpBearer):
@@ -82,7 +84,7 @@ def _http_error(request, exc: HttpError):
 
 
 class UserRef(Schema):
-    user_id: int | None = Field(None, ge=1, description="The portal's user id.")
+    user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, description="The portal's user id.")
     email: str | None = Field(None, max_length=254, description="The user's email (case-insensitive).")
 
     @model_validator(mode="after")
@@ -125,7 +127,9 @@ class ConsentStatusOut(Schema):
 
 
 class AcceptanceIn(UserRef):
-    version: int = Field(ge=1, description="The number of the version the user accepted; must be in force.")
+    version: int = Field(
+        ge=1, le=INT_MAX, description="The number of the version the user accepted; must be in force."
+    )
     channel: Literal["app", "api"]
     language: LanguageCode
     ip: IPv4Address | IPv6Address | None = Field(None, description="The client's IP address.")

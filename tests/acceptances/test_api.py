@@ -77,7 +77,13 @@ def test_consent_status_by_id_and_email(api, user, version):
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"user_id": 999999}, 404), ({"email": "nobody@example.kz"}, 404), ({}, 422), ({"user_id": "x"}, 422)],
+    [
+        ({"user_id": 999999}, 404),
+        ({"email": "nobody@example.kz"}, 404),
+        ({}, 422),
+        ({"user_id": "x"}, 422),
+        ({"user_id": 2**64}, 422),
+    ],
 )
 def test_consent_status_errors(api, user, params, status):
     response = api.get("/consent-status", **params)
@@ -122,6 +128,7 @@ def test_api_acceptance_is_recorded_once(api, user, version):
         {"user_id": None},
         {"email": "a@example.kz"},
         {"version": 0},
+        {"version": 2**40},
     ],
 )
 def test_malformed_acceptance_is_422_and_records_nothing(api, user, version, change):
