@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
@@ -108,13 +108,16 @@ def _body_context(text) -> dict:
     }
 
 
-def _sections(request) -> list[dict]:
-    sections = []
+def _sections(request) -> list[str]:
+    """Render the sections other apps register in MY_PRIVACY_SECTIONS, in order."""
+    rendered = []
     for path in getattr(settings, "MY_PRIVACY_SECTIONS", []):
         section = import_string(path)(request)
         if section:
-            sections.append(section)
-    return sections
+            rendered.append(
+                render_to_string(section["template"], section.get("context") or {}, request=request)
+            )
+    return rendered
 
 
 @login_required

@@ -154,7 +154,8 @@ WITHDRAWAL_DUE_WORKING_DAYS = env.int("WITHDRAWAL_DUE_WORKING_DAYS", default=15)
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
-# Dotted paths of functions (request) -> {"template": ..., "context": {...}} | None shown on /privacy/me/.
+# "My privacy" (/privacy/me/) shows, in order, the sections of these dotted paths to functions
+# (request) -> {"template": ..., "context": {...}} | None; each template is rendered with its context.
 MY_PRIVACY_SECTIONS: list[str] = []
 
 # --- Auth ---------------------------------------------------------------------------------------

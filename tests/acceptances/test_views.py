@@ -223,14 +223,16 @@ def no_section(request):
 
 def test_my_privacy_renders_registered_sections(client, user, version, settings, tmp_path):
     (tmp_path / "acceptances").mkdir()
-    (tmp_path / "acceptances" / "tests_section.html").write_text("<section>{{ section.word }}</section>")
+    (tmp_path / "acceptances" / "tests_section.html").write_text(
+        "<section>{{ word }} {{ user.email }}</section>"
+    )
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
     settings.MY_PRIVACY_SECTIONS = [
         "tests.acceptances.test_views.no_section",
         "tests.acceptances.test_views.my_section",
     ]
     body = _signed_in(client, user).get(reverse("acceptances:my_privacy")).content.decode()
-    assert "<section>withdrawal-xyz</section>" in body
+    assert f"<section>withdrawal-xyz {user.email}</section>" in body
 
 
 def test_receipt_shows_operator_hash_time_method_only_to_owner(client, user, version, settings):
