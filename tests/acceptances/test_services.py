@@ -335,3 +335,22 @@ def test_reminders_go_to_pending_users_once(settings):
         )
     )
     assert keys == [f"policy-reminder:{version.number}:{pending.pk}"]
+
+
+def test_sweep_is_one_insert_per_chunk_not_per_user():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    version = publish(published_at=_published_at(12, 0))
+    used = version.implicit_acceptance_at + timedelta(minutes=1)
+    users = [UserFactory(last_used_at=used) for _ in range(25)]
+    span = users[-1].pk - users[0].pk + 1
+    with CaptureQueriesContext(connection) as captured:
+        result = services.implicit_acceptance_sweep(now=used + timedelta(minutes=1), chunk_size=10)
+    inserts = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().startswith("INSERT INTO acceptances_acceptance")
+    ]
+    assert result["created"] == 25
+    assert len(inserts) == -(-span // 10)  # ceil: one statement per range of ten ids
