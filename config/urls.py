@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from apps.acceptances.api import api
 from apps.accounts.views import set_language
 
 from . import views
@@ -17,6 +18,8 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("privacy_policy/", include("apps.policies.urls")),
     path("privacy/withdraw/", include("apps.withdrawals.urls")),
+    path("privacy/", include("apps.acceptances.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     # ESP delivery reports, e.g. /anymail/postmark/tracking/ (basic auth: ANYMAIL_WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),

@@ -2,10 +2,13 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from apps.acceptances.selectors import policy_current
+from apps.acceptances.urls_compat import policy_url
 from apps.notifications.services import outbox_email_queue
 
 
@@ -31,6 +34,33 @@ class SignupForm(forms.Form):
         self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
         self.fields["password1"].widget.attrs.update(autocomplete="new-password")
         self.fields["password2"].widget.attrs.update(autocomplete="new-password")
+        self.policy = policy_current()
+        if self.policy is not None:
+            self.fields["policy_version"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=self.policy.number, required=False
+            )
+            self.fields["accept_policy"] = forms.BooleanField(
+                label=format_html(
+                    _('I have read and accept the <a href="{url}">privacy policy</a> (version {number})'),
+                    url=policy_url("policies:current"),
+                    number=self.policy.number,
+                ),
+                required=True,
+                error_messages={"required": _("You must accept the privacy policy to create an account.")},
+            )
+
+    def clean_policy_version(self):
+        number = self.cleaned_data.get("policy_version")
+        if self.policy is not None and number != self.policy.number:
+            raise forms.ValidationError(
+                _(
+                    "A new version of the privacy policy was published while you filled in the form. "
+                    "Please read version %(number)s and tick the box again."
+                )
+                % {"number": self.policy.number},
+                code="policy_changed",
+            )
+        return number
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

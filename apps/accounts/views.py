@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,6 +22,7 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_ratelimit.decorators import ratelimit
 
+from apps.acceptances.services import VersionNotCurrent, acceptance_record_signup
 from apps.audit.services import client_ip
 
 from . import services
@@ -54,17 +57,32 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        ip = client_ip(request)
         try:
-            user = services.user_signup(
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                phone=data["phone"],
-                language=data["language"],
-                ip=client_ip(request),
-            )
+            with transaction.atomic():
+                user = services.user_signup(
+                    email=data["email"],
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    phone=data["phone"],
+                    language=data["language"],
+                    ip=ip,
+                )
+                if form.policy is not None:
+                    acceptance_record_signup(
+                        user=user,
+                        version_number=data["policy_version"],
+                        language=get_language(),
+                        ip=ip,
+                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    )
         except services.EmailTaken:
             form.add_error("email", _("An account with this email already exists."))
+        except VersionNotCurrent:
+            form.add_error(
+                "accept_policy",
+                _("A new version of the privacy policy was published. Read it and tick the box again."),
+            )
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your account is ready."))

@@ -37,6 +37,7 @@ THIRD_PARTY_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "ninja",
 ]
 LOCAL_APPS = [
     "apps.audit",
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "apps.accounts.middleware.StaffSessionExpiryMiddleware",
     "apps.accounts.middleware.AdminTwoFactorMiddleware",
     "apps.accounts.middleware.UserLanguageMiddleware",
+    "apps.acceptances.middleware.PolicyAcceptanceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -83,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.portal",
+                "apps.acceptances.context_processors.policy_banner",
             ],
         },
     }
@@ -147,6 +150,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "withdrawals.purge_unverified",
         "schedule": crontab(hour=3, minute=20),
     },
+    "acceptances-implicit-sweep": {"task": "acceptances.implicit_sweep", "schedule": 600.0},
+    "acceptances-policy-reminders": {"task": "acceptances.send_reminders", "schedule": 3600.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -181,6 +186,11 @@ MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
 ]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
+IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
+API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
+# "My privacy" (/privacy/me/) shows, in order, the sections of these dotted paths to functions
+# (request) -> {"template": ..., "context": {...}} | None; each template is rendered with its context.
+MY_PRIVACY_SECTIONS: list[str] = []
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

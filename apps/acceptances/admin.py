@@ -1,0 +1,165 @@
+import csv
+
+from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Acceptance, ServiceToken, UseReport
+from .selectors import acceptance_summary
+from .services import service_token_create, service_token_revoke
+
+CSV_COLUMNS = [
+    "id",
+    "user_id",
+    "user_email",
+    "version",
+    "method",
+    "channel",
+    "accepted_at",
+    "recorded_at",
+    "ip",
+    "user_agent",
+    "language",
+    "text_sha256",
+    "used_at",
+    "use_source",
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_rows(queryset):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    rows = queryset.order_by("pk").values_list(
+        "pk",
+        "user_id",
+        "user__email",
+        "version__number",
+        "method",
+        "channel",
+        "accepted_at",
+        "recorded_at",
+        "ip",
+        "user_agent",
+        "language",
+        "text_sha256",
+        "used_at",
+        "use_source",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [
+                "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value)
+                for value in row
+            ]
+        )
+
+
+@admin.register(Acceptance)
+class AcceptanceAdmin(admin.ModelAdmin):
+    list_display = ["accepted_at", "user", "version", "method", "channel", "ip", "used_at"]
+    list_filter = ["method", "channel", "version", "language", ("accepted_at", admin.DateFieldListFilter)]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "version"]
+    readonly_fields = [field.name for field in Acceptance._meta.fields]
+    show_full_result_count = False
+    actions = ["export_csv"]
+    change_list_template = "admin/acceptances/acceptance/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        extra = [
+            path(
+                "summary/",
+                self.admin_site.admin_view(self.summary_view),
+                name="acceptances_acceptance_summary",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def summary_view(self, request):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Acceptances per version"),
+            "rows": acceptance_summary(),
+        }
+        return TemplateResponse(request, "admin/acceptances/acceptance/summary.html", context)
+
+    @admin.action(description=_("Export the selected acceptances as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="acceptances-{stamp}.csv"'
+        return response
+
+
+@admin.register(UseReport)
+class UseReportAdmin(admin.ModelAdmin):
+    list_display = ["used_at", "user", "channel", "token", "received_at"]
+    list_filter = ["channel", "token"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "token"]
+    readonly_fields = [field.name for field in UseReport._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceToken)
+class ServiceTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "token_prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["token_prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    fields = ["name", *readonly_fields]
+    actions = ["revoke"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Only creation: a token's name and value never change, revoking is an action.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, raw = service_token_create(name=form.cleaned_data["name"], actor=request.user)
+        obj.pk = token.pk
+        obj.token_prefix = token.token_prefix
+        messages.warning(
+            request,
+            _("The token for %(name)s is shown only now; copy it into the service's settings: %(token)s")
+            % {"name": token.name, "token": raw},
+        )
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            service_token_revoke(token=token, actor=request.user)
+        self.message_user(request, _("The selected tokens were revoked."), messages.SUCCESS)

@@ -1,0 +1,299 @@
+"""JSON API for the company's other services: consent status, acceptances made in apps, reported uses."""
+
+from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
+from typing import Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from apps.policies.models import PolicyVersion
+from apps.policies.selectors import policy_version_current
+
+from . import services
+from .models import Acceptance
+from .selectors import consent_status
+
+LanguageCode = Literal["kk", "ru", "en"]
+CLOCK_SKEW = timedelta(minutes=5)
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+class ServiceTokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        return services.service_token_authenticate(raw=token)
+
+
+api = NinjaAPI(
+    title="Alilo Privacy Portal API",
+    version="1",
+    description="Consent status, acceptances recorded in apps, and uses of the service reported elsewhere.",
+    auth=ServiceTokenAuth(),
+    urls_namespace="api-v1",
+)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, **extra) -> None:
+        self.status, self.detail, self.extra = status, detail, extra
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return api.create_response(request, {"detail": exc.detail, **exc.extra}, status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return api.create_response(
+        request,
+        {"detail": _("Missing, invalid or revoked service token. Send 'Authorization: Bearer <token>'.")},
+        status=401,
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    errors = [
+        {
+            "location": ".".join(str(part) for part in error.get("loc", [])),
+            "message": error.get("msg", ""),
+        }
+        for error in exc.errors
+    ]
+    return api.create_response(
+        request, {"detail": _("The request is malformed."), "errors": errors}, status=422
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+# --- Schemas ------------------------------------------------------------------------------------
+
+
+class UserRef(Schema):
+    user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, description="The portal's user id.")
+    email: str | None = Field(None, max_length=254, description="The user's email (case-insensitive).")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.user_id is None) == (not self.email):
+            raise ValueError(_("Give exactly one of user_id or email."))
+        return self
+
+    @property
+    def label(self) -> str:
+        return str(self.user_id) if self.user_id is not None else (self.email or "")
+
+
+class VersionOut(Schema):
+    number: int
+    published_at: datetime
+    implicit_acceptance_at: datetime | None
+
+
+class AcceptanceOut(Schema):
+    id: int
+    version: int
+    method: str
+    channel: str
+    accepted_at: datetime
+    used_at: datetime | None
+    text_sha256: str
+    language: str
+
+
+class ConsentStatusOut(Schema):
+    user_id: int
+    current_version: VersionOut | None
+    accepted: bool
+    acceptance: AcceptanceOut | None
+    deadline: datetime | None = Field(description="From this moment continued use counts as acceptance.")
+    implicit_acceptance_enabled: bool
+    consent_withdrawn_at: datetime | None
+    agreement_status: str
+
+
+class AcceptanceIn(UserRef):
+    version: int = Field(
+        ge=1, le=INT_MAX, description="The number of the version the user accepted; must be in force."
+    )
+    channel: Literal["app", "api"]
+    language: LanguageCode
+    ip: IPv4Address | IPv6Address | None = Field(None, description="The client's IP address.")
+    user_agent: str = Field("", max_length=500)
+    text_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$", description="SHA-256 of the text shown.")
+
+
+class AcceptanceCreatedOut(Schema):
+    created: bool
+    acceptance: AcceptanceOut
+
+
+class UseIn(UserRef):
+    used_at: AwareDatetime = Field(description="When the user used the service (with a time zone).")
+    channel: Literal["web", "app", "api"]
+
+    @field_validator("used_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime) -> datetime:
+        if value > timezone.now() + CLOCK_SKEW:
+            raise ValueError(_("The time of use is in the future."))
+        return value
+
+
+class UseBatchIn(Schema):
+    uses: list[UseIn] = Field(min_length=1)
+
+    @field_validator("uses")
+    @classmethod
+    def _not_too_many(cls, value: list) -> list:
+        if len(value) > settings.API_USE_BATCH_MAX:
+            raise ValueError(_("At most %(max)s uses per batch.") % {"max": settings.API_USE_BATCH_MAX})
+        return value
+
+
+class UseBatchOut(Schema):
+    recorded: int
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _acceptance_out(acceptance: Acceptance, number: int) -> dict:
+    return {
+        "id": acceptance.pk,
+        "version": number,
+        "method": acceptance.method,
+        "channel": acceptance.channel,
+        "accepted_at": acceptance.accepted_at,
+        "used_at": acceptance.used_at,
+        "text_sha256": acceptance.text_sha256,
+        "language": acceptance.language,
+    }
+
+
+def _resolve(refs: list[UserRef]) -> dict[str, int]:
+    """Map each reference's label to a user id; unknown users raise a 404 naming them."""
+    User = get_user_model()
+    ids = {ref.user_id for ref in refs if ref.user_id is not None}
+    emails = {ref.email.strip().lower() for ref in refs if ref.email}
+    found: dict[str, int] = {}
+    if ids:
+        found.update({str(pk): pk for pk in User.objects.filter(pk__in=ids).values_list("pk", flat=True)})
+    if emails:
+        found.update(dict(User.objects.filter(email__in=emails).values_list("email", "pk")))
+    unknown = []
+    for ref in refs:
+        key = str(ref.user_id) if ref.user_id is not None else ref.email.strip().lower()
+        if key not in found and ref.label not in unknown:
+            unknown.append(ref.label)
+    if unknown:
+        raise ApiError(404, _("Unknown user."), unknown=unknown)
+    return {
+        ref.label: found[str(ref.user_id) if ref.user_id is not None else ref.email.strip().lower()]
+        for ref in refs
+    }
+
+
+# --- Endpoints ----------------------------------------------------------------------------------
+
+
+@api.get(
+    "/consent-status",
+    response={200: ConsentStatusOut, 404: ErrorOut},
+    summary="A user's consent status towards the version in force",
+)
+def consent_status_get(request: HttpRequest, user: Query[UserRef]):
+    user_id = _resolve([user])[user.label]
+    status = consent_status(user=get_user_model().objects.get(pk=user_id))
+    current = status.current
+    return {
+        "user_id": user_id,
+        "current_version": current.__dict__ if current else None,
+        "accepted": status.accepted,
+        "acceptance": _acceptance_out(status.acceptance, current.number) if status.acceptance else None,
+        "deadline": current.implicit_acceptance_at if current else None,
+        "implicit_acceptance_enabled": status.implicit_acceptance_enabled,
+        "consent_withdrawn_at": status.consent_withdrawn_at,
+        "agreement_status": status.agreement_status,
+    }
+
+
+@api.post(
+    "/acceptances",
+    response={
+        200: AcceptanceCreatedOut,
+        201: AcceptanceCreatedOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Record an explicit acceptance the user made in an app",
+)
+def acceptance_create(request: HttpRequest, payload: AcceptanceIn):
+    user_id = _resolve([payload])[payload.label]
+    version = PolicyVersion.objects.filter(
+        number=payload.version, status=PolicyVersion.Status.PUBLISHED
+    ).first()
+    if version is None:
+        raise ApiError(404, _("Version %(number)s is not published.") % {"number": payload.version})
+    current = policy_version_current()
+    if current is None or current.pk != version.pk:
+        raise ApiError(
+            409,
+            _("Version %(number)s is not the version in force.") % {"number": payload.version},
+            current_version=current.number if current else None,
+        )
+    try:
+        acceptance, created = services.acceptance_record_api(
+            user=get_user_model().objects.get(pk=user_id),
+            version=version,
+            channel=payload.channel,
+            language=payload.language,
+            ip=str(payload.ip) if payload.ip else None,
+            user_agent=payload.user_agent,
+            text_sha256=payload.text_sha256,
+            token=request.auth,
+        )
+    except services.VersionNotCurrent as exc:
+        raise ApiError(409, _("This version is not the version in force.")) from exc
+    except services.AcceptanceError as exc:
+        raise ApiError(422, _("The text hash does not belong to this version.")) from exc
+    return 201 if created else 200, {
+        "created": created,
+        "acceptance": _acceptance_out(acceptance, version.number),
+    }
+
+
+@api.post(
+    "/uses",
+    response={200: UseBatchOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Report a batch of uses of the service (applied whole or not at all)",
+)
+def uses_report(request: HttpRequest, payload: UseBatchIn):
+    users = _resolve(payload.uses)
+    recorded = services.use_reports_record(
+        token=request.auth,
+        uses=[
+            services.UseInput(user_id=users[use.label], used_at=use.used_at, channel=use.channel)
+            for use in payload.uses
+        ],
+    )
+    return {"recorded": recorded}

@@ -1,0 +1,140 @@
+"""Reads of acceptances: what a user accepted, who is still pending, counts for staff."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from apps.policies.models import PolicyVersion
+from apps.policies.selectors import CurrentPolicy, policy_current_cached, policy_text_for
+
+from .models import Acceptance
+
+SUMMARY_CACHE_KEY = "acceptances:summary:v1:{version_id}:{language}"
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """The bits of a version's text a banner shows; published texts never change, so it caches forever."""
+
+    language: str
+    title: str
+    summary: str
+    text_sha256: str
+
+
+def policy_current() -> CurrentPolicy | None:
+    """Return the version in force (cached); what sign-up and the banner offer for acceptance."""
+    return policy_current_cached()
+
+
+def policy_summary_cached(*, version_id: int, language: str) -> VersionSummary | None:
+    """Return the title, summary and text hash of a version in `language` (falling back to Kazakh)."""
+    key = SUMMARY_CACHE_KEY.format(version_id=version_id, language=language)
+    value = cache.get(key)
+    if value is None:
+        version = PolicyVersion.objects.filter(pk=version_id).first()
+        text = policy_text_for(version=version, language=language)[0] if version else None
+        value = (
+            VersionSummary(
+                language=text.language, title=text.title, summary=text.summary, text_sha256=text.body_sha256
+            )
+            if text
+            else False
+        )
+        cache.set(key, value, timeout=60 * 60 * 24)
+    return value or None
+
+
+def acceptance_get(*, user_id: int, version_id: int) -> Acceptance | None:
+    return Acceptance.objects.filter(user_id=user_id, version_id=version_id).first()
+
+
+def acceptance_exists(*, user_id: int, version_id: int) -> bool:
+    return Acceptance.objects.filter(user_id=user_id, version_id=version_id).exists()
+
+
+def acceptance_history(*, user) -> QuerySet[Acceptance]:
+    """Return the user's acceptances, newest version first, with their versions."""
+    return (
+        Acceptance.objects.filter(user=user)
+        .select_related("version", "use_report__token")
+        .order_by("-version__number")
+    )
+
+
+def users_eligible() -> QuerySet:
+    """Users whose agreement is in force, who have not withdrawn consent and are not erased."""
+    return get_user_model().objects.filter(
+        agreement_status="active", consent_withdrawn_at__isnull=True, erased_at__isnull=True, is_active=True
+    )
+
+
+def users_pending_acceptance(*, version_id: int) -> QuerySet:
+    """Return the ids of eligible users who have not accepted the version (a subquery, never a list)."""
+    accepted = Acceptance.objects.filter(user_id=OuterRef("pk"), version_id=version_id)
+    return users_eligible().filter(~Exists(accepted)).values_list("pk", flat=True)
+
+
+def acceptance_counts(*, version_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return {version_id: {method: count}} from the (version, method) index."""
+    counts: dict[int, dict[str, int]] = {vid: {m: 0 for m in Acceptance.Method.values} for vid in version_ids}
+    rows = (
+        Acceptance.objects.filter(version_id__in=version_ids)
+        .values("version_id", "method")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["version_id"]][row["method"]] = row["n"]
+    return counts
+
+
+def acceptance_summary(*, limit: int = 10) -> list[dict]:
+    """Per published version: counts by method; pending only for the version in force."""
+    versions = list(
+        PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number")[:limit]
+    )
+    counts = acceptance_counts(version_ids=[v.pk for v in versions])
+    rows = []
+    for index, version in enumerate(versions):
+        row = {"version": version, **counts[version.pk]}
+        row["total"] = sum(counts[version.pk].values())
+        row["pending"] = users_pending_acceptance(version_id=version.pk).count() if index == 0 else None
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    user_id: int
+    current: CurrentPolicy | None
+    acceptance: Acceptance | None
+    consent_withdrawn_at: datetime | None
+    agreement_status: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.acceptance is not None
+
+    @property
+    def implicit_acceptance_enabled(self) -> bool:
+        return bool(
+            self.current and self.current.implicit_acceptance_at and settings.IMPLICIT_ACCEPTANCE_DAYS
+        )
+
+
+def consent_status(*, user) -> ConsentStatus:
+    """Return the user's position towards the version in force."""
+    current = policy_current_cached()
+    acceptance = acceptance_get(user_id=user.pk, version_id=current.id) if current else None
+    return ConsentStatus(
+        user_id=user.pk,
+        current=current,
+        acceptance=acceptance,
+        consent_withdrawn_at=user.consent_withdrawn_at,
+        agreement_status=user.agreement_status,
+    )

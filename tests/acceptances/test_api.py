@@ -1,0 +1,228 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.acceptances import services
+from apps.acceptances.models import Acceptance, ServiceToken, UseReport
+from tests.accounts.factories import UserFactory
+
+from .conftest import publish
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(db):
+    return services.service_token_create(name="mobile-app")
+
+
+@pytest.fixture
+def api(client, token):
+    _token, raw = token
+
+    class Api:
+        def get(self, path, **params):
+            return client.get(f"/api/v1{path}", params, HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+        def post(self, path, body, raw_body=None):
+            return client.post(
+                f"/api/v1{path}",
+                raw_body if raw_body is not None else body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {raw}",
+            )
+
+    return Api()
+
+
+def test_token_is_stored_hashed_and_shown_once(token):
+    row, raw = token
+    assert raw.startswith("alp_") and len(raw) > 40
+    stored = ServiceToken.objects.get(pk=row.pk)
+    assert stored.token_sha256 == ServiceToken.hash(raw) and raw not in str(stored.__dict__)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer alp_wrong", "Basic abc"])
+def test_missing_or_invalid_token_gets_401_json(client, header, db):
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = client.get("/api/v1/consent-status", {"user_id": 1}, **extra)
+    assert response.status_code == 401
+    assert "service token" in response.json()["detail"]
+
+
+def test_revoked_token_is_refused(client, token, user):
+    row, raw = token
+    services.service_token_revoke(token=row)
+    response = client.get("/api/v1/consent-status", {"user_id": user.pk}, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 401
+
+
+def test_token_use_is_noted(api, token, user):
+    api.get("/consent-status", user_id=user.pk)
+    token[0].refresh_from_db()
+    assert token[0].last_used_at is not None
+
+
+def test_consent_status_by_id_and_email(api, user, version):
+    body = api.get("/consent-status", user_id=user.pk).json()
+    assert body["accepted"] is False and body["acceptance"] is None
+    assert body["current_version"]["number"] == version.number
+    assert body["deadline"] is not None and body["implicit_acceptance_enabled"] is True
+    services.acceptance_record_explicit(user=user, version=version, language="kk", ip=None, user_agent="")
+    body = api.get("/consent-status", email=user.email.upper()).json()
+    assert body["accepted"] is True and body["acceptance"]["method"] == "explicit"
+    assert body["user_id"] == user.pk
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"user_id": 999999}, 404),
+        ({"email": "nobody@example.kz"}, 404),
+        ({}, 422),
+        ({"user_id": "x"}, 422),
+        ({"user_id": 2**64}, 422),
+    ],
+)
+def test_consent_status_errors(api, user, params, status):
+    response = api.get("/consent-status", **params)
+    assert response.status_code == status
+    body = response.json()
+    assert body["detail"]
+    if status == 404:
+        assert body["unknown"] == [str(next(iter(params.values())))]
+
+
+def _acceptance_body(user, policy, **change):
+    return {
+        "user_id": user.pk,
+        "version": policy.number,
+        "channel": "app",
+        "language": "ru",
+        "ip": "192.0.2.4",
+        "user_agent": "AliloApp/3.1 Android",
+        **change,
+    }
+
+
+def test_api_acceptance_is_recorded_once(api, user, version):
+    response = api.post("/acceptances", _acceptance_body(user, version))
+    assert response.status_code == 201
+    assert response.json()["created"] is True and response.json()["acceptance"]["method"] == "api"
+    again = api.post("/acceptances", _acceptance_body(user, version, ip="192.0.2.99"))
+    assert again.status_code == 200 and again.json()["created"] is False
+    acceptance = Acceptance.objects.get()
+    assert acceptance.channel == "app" and acceptance.ip == "192.0.2.4"
+    assert acceptance.user_agent == "AliloApp/3.1 Android"
+    assert acceptance.text_sha256 == version.texts.get(language="ru").body_sha256
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"channel": "web"},
+        {"language": "de"},
+        {"ip": "not-an-ip"},
+        {"text_sha256": "xyz"},
+        {"user_id": None},
+        {"email": "a@example.kz"},
+        {"version": 0},
+        {"version": 2**40},
+    ],
+)
+def test_malformed_acceptance_is_422_and_records_nothing(api, user, version, change):
+    response = api.post("/acceptances", _acceptance_body(user, version, **change))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "The request is malformed." and response.json()["errors"]
+    assert not Acceptance.objects.exists()
+
+
+def test_invalid_json_is_a_clear_4xx(api, user, version):
+    response = api.post("/acceptances", None, raw_body="{not json")
+    assert 400 <= response.status_code < 500 and "detail" in response.json()
+
+
+def test_acceptance_of_an_old_or_unknown_version_is_refused(api, user, version):
+    newer = publish()
+    response = api.post("/acceptances", _acceptance_body(user, version))
+    assert response.status_code == 409 and response.json()["current_version"] == newer.number
+    assert api.post("/acceptances", _acceptance_body(user, version, version=99)).status_code == 404
+    unknown = api.post("/acceptances", _acceptance_body(user, newer, user_id=424242))
+    assert unknown.status_code == 404 and unknown.json()["unknown"] == ["424242"]
+    assert not Acceptance.objects.exists()
+
+
+def test_acceptance_with_a_foreign_text_hash_is_refused(api, user, version):
+    response = api.post("/acceptances", _acceptance_body(user, version, text_sha256="a" * 64))
+    assert response.status_code == 422 and not Acceptance.objects.exists()
+
+
+def test_use_batch_is_stored_and_repeats_are_kept_once(api, user, token):
+    other = UserFactory(email="b@example.kz")
+    now = timezone.now().replace(microsecond=0)
+    uses = [
+        {"user_id": user.pk, "used_at": now.isoformat(), "channel": "app"},
+        {"email": "B@example.kz", "used_at": (now - timedelta(hours=1)).isoformat(), "channel": "api"},
+    ]
+    response = api.post("/uses", {"uses": uses})
+    assert response.status_code == 200 and response.json() == {"recorded": 2}
+    api.post("/uses", {"uses": uses})
+    assert UseReport.objects.count() == 2
+    report = UseReport.objects.get(user=other)
+    assert report.channel == "api" and report.token == token[0]
+
+
+def test_use_batch_with_an_unknown_user_is_refused_whole(api, user):
+    now = timezone.now().isoformat()
+    response = api.post(
+        "/uses",
+        {
+            "uses": [
+                {"user_id": user.pk, "used_at": now, "channel": "app"},
+                {"email": "ghost@example.kz", "used_at": now, "channel": "app"},
+                {"user_id": 31337, "used_at": now, "channel": "app"},
+            ]
+        },
+    )
+    assert response.status_code == 404
+    assert response.json()["unknown"] == ["ghost@example.kz", "31337"]
+    assert not UseReport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        {"used_at": "2026-01-01T10:00:00", "channel": "app"},  # no time zone
+        {"used_at": "yesterday", "channel": "app"},
+        {"used_at": "2026-01-01T10:00:00+05:00", "channel": "fax"},
+        {"used_at": "2999-01-01T10:00:00+05:00", "channel": "app"},
+    ],
+)
+def test_malformed_use_refuses_the_whole_batch(api, user, use):
+    good = {"user_id": user.pk, "used_at": timezone.now().isoformat(), "channel": "app"}
+    response = api.post("/uses", {"uses": [good, {"user_id": user.pk, **use}]})
+    assert response.status_code == 422 and response.json()["errors"]
+    assert not UseReport.objects.exists()
+
+
+def test_batch_size_is_limited(api, user, settings):
+    settings.API_USE_BATCH_MAX = 3
+    use = {"user_id": user.pk, "used_at": timezone.now().isoformat(), "channel": "app"}
+    response = api.post("/uses", {"uses": [use] * 4})
+    assert response.status_code == 422 and "At most 3" in response.content.decode()
+    assert api.post("/uses", {"uses": []}).status_code == 422
+    assert not UseReport.objects.exists()
+
+
+def test_openapi_schema_is_published(client, db):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v1/consent-status", "/api/v1/acceptances", "/api/v1/uses"} <= set(paths)
+
+
+def test_docs_page_needs_no_cdn(client, db):
+    response = client.get("/api/v1/docs")
+    body = response.content.decode()
+    assert response.status_code == 200 and "cdn" not in body.lower()
