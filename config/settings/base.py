@@ -188,9 +188,6 @@ MY_PRIVACY_SECTIONS = [
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
-# "My privacy" (/privacy/me/) shows, in order, the sections of these dotted paths to functions
-# (request) -> {"template": ..., "context": {...}} | None; each template is rendered with its context.
-MY_PRIVACY_SECTIONS: list[str] = []
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

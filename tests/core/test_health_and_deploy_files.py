@@ -36,7 +36,7 @@ def test_compose_file_defines_the_whole_stack():
     ):
         subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"], check=True)
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis", "proxy"}
     assert "celery -A config worker" in compose["services"]["worker"]["command"]
     assert "celery -A config beat" in compose["services"]["beat"]["command"]
 
