@@ -1,8 +1,8 @@
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from .selectors import policy_summary_cached
-from .urls_compat import policy_url
 
 
 def policy_banner(request):
@@ -22,8 +22,8 @@ def policy_banner(request):
             "deadline": deadline,
             "deadline_passed": bool(deadline and timezone.now() >= deadline),
             "summary": policy_summary_cached(version_id=current.id, language=get_language()),
-            "text_url": policy_url("policies:current"),
-            "diff_url": policy_url("policies:diff", previous, current.number) if previous >= 1 else "",
+            "text_url": reverse("policies:current"),
+            "diff_url": reverse("policies:diff", args=[previous, current.number]) if previous >= 1 else "",
             "withdrawn": request.user.consent_withdrawn_at is not None,
         }
     }

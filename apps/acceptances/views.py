@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
@@ -20,7 +21,6 @@ from . import services
 from .middleware import session_state_set
 from .models import Acceptance
 from .selectors import acceptance_get, acceptance_history, consent_status
-from .urls_compat import policy_url
 
 
 def _safe_next(request) -> str | None:
@@ -86,7 +86,7 @@ def accept(request, number: int):
             version.implicit_acceptance_at and timezone.now() >= version.implicit_acceptance_at
         ),
         "next": request.GET.get("next", ""),
-        "diff_url": policy_url("policies:diff", version.number - 1, version.number)
+        "diff_url": reverse("policies:diff", args=[version.number - 1, version.number])
         if version.number > 1
         else "",
     }
@@ -135,7 +135,7 @@ def my_privacy(request):
             and timezone.now() >= status.current.implicit_acceptance_at
         ),
         "sections": _sections(request),
-        "policy_link": policy_url("policies:current"),
+        "policy_link": reverse("policies:current"),
     }
     return render(request, "acceptances/my_privacy.html", context)
 
@@ -157,7 +157,7 @@ def receipt(request, pk: int):
             "acceptance": acceptance,
             "organisation_name": settings.ORGANISATION_NAME,
             "version_url": request.build_absolute_uri(
-                policy_url("policies:version", acceptance.version.number)
+                reverse("policies:version", args=[acceptance.version.number])
             ),
         },
     )

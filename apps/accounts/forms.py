@@ -2,13 +2,13 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from apps.acceptances.selectors import policy_current
-from apps.acceptances.urls_compat import policy_url
 from apps.notifications.services import outbox_email_queue
 
 
@@ -42,7 +42,7 @@ class SignupForm(forms.Form):
             self.fields["accept_policy"] = forms.BooleanField(
                 label=format_html(
                     _('I have read and accept the <a href="{url}">privacy policy</a> (version {number})'),
-                    url=policy_url("policies:current"),
+                    url=reverse("policies:current"),
                     number=self.policy.number,
                 ),
                 required=True,
