@@ -1,4 +1,4 @@
-"""Django strings that Django's own Kazakh catalogue leaves untranslated, kept in ours.
+"""Django's (and django-axes') strings that their own Kazakh catalogues leave untranslated, kept in ours.
 
 Django ships kk catalogues that miss many strings people meet on this portal: form validation errors
 ("Enter a valid email address."), the password validators' messages and help texts, the auth forms'
@@ -8,7 +8,7 @@ looked up before Django's, so translating these msgids in locale/kk fills the ga
 `makemessages --no-obsolete` keeps only msgids found in our source, so this module lists them with
 `gettext_noop` / `ngettext_lazy` (no translation happens at import; nothing imports it). Each msgid
 must stay byte-for-byte equal to Django's, curly quotes included. After a Django upgrade, compare
-Django's kk catalogues with ru and add the newly missing msgids here.
+Django's kk catalogues with ru and add the newly missing msgids here; likewise for django-axes.
 """
 
 # The msgids are Django's own, unchanged: long lines and typographic apostrophes stay as they are.
@@ -267,4 +267,29 @@ DJANGO_ADMIN = (
     gettext_noop("Select %s to view"),
     gettext_noop("Currently:"),
     gettext_noop("Change:"),
+)
+
+# django-axes, whose own catalogues have ru but no kk: lock-out message and its admin.
+AXES = (
+    gettext_noop("Form Data"),
+    gettext_noop("Meta Data"),
+    gettext_noop("Account locked: too many login attempts. Please try again later."),
+    gettext_noop("Account locked: too many login attempts. Contact an admin to unlock your account."),
+    gettext_noop("User Agent"),
+    gettext_noop("IP Address"),
+    gettext_noop("Username"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("Path"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Access lock out"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("GET Data"),
+    gettext_noop("POST Data"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("Logout Time"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
 )

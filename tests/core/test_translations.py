@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import axes
 import django
 import polib
 import pytest
@@ -93,16 +94,17 @@ def _override_msgids():
     ]
 
 
-def test_locale_overrides_are_still_django_msgids_and_translated_in_kk():
-    """config/locale_overrides.py must list Django's msgids verbatim, or the kk translations never apply."""
+def test_locale_overrides_are_still_upstream_msgids_and_translated_in_kk():
+    """config/locale_overrides.py must list Django's and django-axes' msgids verbatim, or kk never applies."""
     django_root = Path(django.__file__).parent
-    django_msgids = set()
-    for domain in ["conf", "contrib/auth", "contrib/admin"]:
-        django_msgids |= {
-            e.msgid for e in polib.pofile(str(django_root / domain / "locale/en/LC_MESSAGES/django.po"))
-        }
+    catalogues = [
+        django_root / domain / "locale/en/LC_MESSAGES/django.po"
+        for domain in ["conf", "contrib/auth", "contrib/admin"]
+    ]
+    catalogues.append(Path(axes.__file__).parent / "locale/ru/LC_MESSAGES/django.po")
+    upstream = {entry.msgid for path in catalogues for entry in polib.pofile(str(path))}
     overrides = _override_msgids()
     assert len(overrides) > 100
-    assert [msgid for msgid in overrides if msgid not in django_msgids] == []
+    assert [msgid for msgid in overrides if msgid not in upstream] == []
     kk = {e.msgid: e for e in polib.pofile(str(ROOT / "locale" / "kk" / "LC_MESSAGES" / "django.po"))}
     assert [msgid for msgid in overrides if msgid not in kk or not kk[msgid].translated()] == []
