@@ -213,6 +213,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [env.path("LOCALE_PATH", default=str(BASE_DIR / "locale"))]
+# Kazakh date and number formats (Django ships none for kk).
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_NAME = "alilo_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 TIME_ZONE = "Asia/Almaty"

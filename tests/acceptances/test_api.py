@@ -22,8 +22,12 @@ def api(client, token):
     _token, raw = token
 
     class Api:
+        """Asks for English, so the messages checked below are the source strings."""
+
         def get(self, path, **params):
-            return client.get(f"/api/v1{path}", params, HTTP_AUTHORIZATION=f"Bearer {raw}")
+            return client.get(
+                f"/api/v1{path}", params, HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_ACCEPT_LANGUAGE="en"
+            )
 
         def post(self, path, body, raw_body=None):
             return client.post(
@@ -31,6 +35,7 @@ def api(client, token):
                 raw_body if raw_body is not None else body,
                 content_type="application/json",
                 HTTP_AUTHORIZATION=f"Bearer {raw}",
+                HTTP_ACCEPT_LANGUAGE="en",
             )
 
     return Api()
@@ -46,7 +51,7 @@ def test_token_is_stored_hashed_and_shown_once(token):
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer alp_wrong", "Basic abc"])
 def test_missing_or_invalid_token_gets_401_json(client, header, db):
     extra = {"HTTP_AUTHORIZATION": header} if header else {}
-    response = client.get("/api/v1/consent-status", {"user_id": 1}, **extra)
+    response = client.get("/api/v1/consent-status", {"user_id": 1}, HTTP_ACCEPT_LANGUAGE="en", **extra)
     assert response.status_code == 401
     assert "service token" in response.json()["detail"]
 

@@ -154,7 +154,7 @@ def test_staff_see_a_users_bounced_emails_on_the_user_page(client):
     user = UserFactory(email="a@example.kz")
     _row("pm-b", user=user, tracking_status="bounced", tracking_detail="postmark — mailbox not found")
     _row("pm-ok", user=user, tracking_status="delivered", tracking_detail="delivered fine")
-    client.force_login(StaffFactory())
+    client.force_login(StaffFactory(language="en"))
     response = client.get(reverse("admin:accounts_user_change", args=[user.pk]), HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     assert response.status_code == 200

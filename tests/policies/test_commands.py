@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 import apps.policies
 from apps.policies.models import PolicyVersion
@@ -11,6 +12,13 @@ from apps.policies.models import PolicyVersion
 pytestmark = pytest.mark.django_db
 
 SHIPPED = Path(apps.policies.__file__).parent / "data" / "privacy_policy_kk.txt"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The commands speak the active language (kk by default); their messages are checked in English."""
+    with translation.override("en"):
+        yield
 
 
 def run(*args):

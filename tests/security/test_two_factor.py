@@ -69,7 +69,7 @@ def test_set_up_shows_a_qr_code_and_secret_and_confirms_with_a_code(client):
 
 
 def test_set_up_refuses_a_code_that_is_not_six_digits(client):
-    client.force_login(StaffFactory())
+    client.force_login(StaffFactory(language="en"))
     client.get(reverse("accounts:two_factor_setup"))
     response = client.post(reverse("accounts:two_factor_setup"), {"token": "12ab"}, HTTP_ACCEPT_LANGUAGE="en")
     assert "Enter the 6 digits your app shows." in response.content.decode()

@@ -36,7 +36,7 @@ def messages_of(response):
 
 @pytest.fixture
 def staff(client):
-    user = StaffFactory(email="officer@alilo.kz", full_name="Privacy Officer")
+    user = StaffFactory(email="officer@alilo.kz", full_name="Privacy Officer", language="en")
     client.force_login(user)
     return user
 

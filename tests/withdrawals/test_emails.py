@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 ALMATY = ZoneInfo("Asia/Almaty")
 REGISTERED = datetime(2026, 11, 30, 10, 0, tzinfo=ALMATY)  # due by the end of 22 December 2026
-DUE_TEXT = {"ru": "22 декабря 2026", "en": "Dec. 22, 2026", "kk": "22, 2026"}
+DUE_TEXT = {"ru": "22 декабря 2026", "en": "Dec. 22, 2026", "kk": "22.12.2026"}
 
 
 def deliver(template):
