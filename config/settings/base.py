@@ -303,6 +303,8 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).
 RETENTION_ERASERS = [
     "apps.notifications.services.outbox_personal_data_erase",
+    "apps.acceptances.services.acceptance_personal_data_erase",
+    "apps.withdrawals.services.withdrawal_personal_data_erase",
 ]
 RATELIMIT_IP_META_KEY = "apps.audit.services.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.
