@@ -12,8 +12,8 @@ from apps.accounts.services import retention_erase_expired
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals import services as withdrawal_services
 from apps.withdrawals.models import TimelineEntry, WithdrawalRequest
-from tests.accounts.factories import StaffFactory, UserFactory
 from tests.acceptances.conftest import publish
+from tests.accounts.factories import StaffFactory, UserFactory
 from tests.withdrawals.factories import submit, verified
 
 pytestmark = pytest.mark.django_db
