@@ -431,3 +431,14 @@ def acceptance_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
         .exclude(ip__isnull=True, user_agent="")
         .update(ip=None, user_agent="")
     )
+
+
+def acceptance_view_record(*, acceptance: Acceptance, actor, ip: str | None = None) -> None:
+    """Record that a staff member opened a user's acceptance evidence (policy clause 3.4)."""
+    audit_event_record(
+        actor=actor,
+        action="acceptance.view",
+        target=acceptance,
+        details={"user_id": acceptance.user_id},
+        ip=ip,
+    )

@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.services import client_ip
 from apps.notifications.models import OutboxEmail
 
 from .models import User
+from .services import user_view_record
 
 
 class UndeliveredEmailInline(admin.TabularInline):
@@ -101,6 +104,13 @@ class UserAdmin(BaseUserAdmin):
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
+            user_view_record(user=obj, actor=request.user, ip=client_ip(request))
+        return super().change_view(request, object_id, form_url, extra_context)
+
     add_fieldsets = [
         (
             None,

@@ -163,6 +163,16 @@ class WithdrawalRequest(models.Model):
         return [str(labels.get(value, value)) for value in self.purposes]
 
 
+class WithdrawalRequestStatus(WithdrawalRequest):
+    """The requests as support sees them: reference, name, status, due date and the requester's timeline."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("request status")
+        verbose_name_plural = _("request statuses")
+        default_permissions = ("view",)
+
+
 class TimelineEntry(models.Model):
     """One step in a request's history. Entries not visible to the requester are internal notes and events."""
 

@@ -494,10 +494,10 @@ def withdrawal_request_note_add(
 
 
 def withdrawal_request_view_record(
-    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None, view: str = "full"
 ) -> None:
-    """Record that a staff member opened the request (policy clause 3.4)."""
-    _audit(withdrawal, action="view", actor=actor, ip=ip)
+    """Record that a staff member opened the request (policy clause 3.4), in full or as its status."""
+    _audit(withdrawal, action="view", actor=actor, ip=ip, view=view)
 
 
 ERASED_EMAIL = "erased@erased.invalid"
