@@ -1,0 +1,32 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, SUPPORT
+from tests.accounts.factories import StaffFactory, UserFactory
+
+
+def member(role: str, **kwargs):
+    """A staff member (not a superuser) in one role group."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def officer(db):
+    return member(PRIVACY_OFFICER, email="officer@alilo.kz")
+
+
+@pytest.fixture
+def editor(db):
+    return member(POLICY_EDITOR, email="editor@alilo.kz")
+
+
+@pytest.fixture
+def support(db):
+    return member(SUPPORT, email="support@alilo.kz", full_name="Support Agent")
+
+
+@pytest.fixture
+def superuser(db):
+    return StaffFactory(email="root@alilo.kz")
