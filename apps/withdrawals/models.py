@@ -145,6 +145,11 @@ class WithdrawalRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="withdrawals_request_due"),
             models.Index(fields=["email"], name="withdrawals_request_email"),
+            models.Index(
+                fields=["decided_at"],
+                name="withdrawals_request_decided",
+                condition=models.Q(decided_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -185,6 +185,12 @@ WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
 MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
 ]
+# Blocks of the admin index dashboard: dotted paths to `(request) -> {"template", "context"} | None`
+# (None when the staff member may not open the list behind the block).
+ADMIN_DASHBOARD_BLOCKS = [
+    "apps.withdrawals.selectors.admin_dashboard_block",
+    "apps.acceptances.selectors.admin_dashboard_block",
+]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)

@@ -66,6 +66,6 @@ class Migration(migrations.Migration):
         ("audit", "0002_append_only_trigger"),
         ("notifications", "0002_resend_permission"),
         ("policies", "0004_publish_permission"),
-        ("withdrawals", "0002_support_status_proxy"),
+        ("withdrawals", "0003_decided_index"),
     ]
     operations = [migrations.RunPython(forward, backward)]
