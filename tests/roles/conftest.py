@@ -1,12 +1,22 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 
-from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, SUPPORT
+from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, ROLE_NAMES, SUPPORT
 from tests.accounts.factories import StaffFactory, UserFactory
+
+
+def roles_ensure() -> None:
+    """Create the role groups as the data migration does, if a flush (transactional test) removed them."""
+    if Group.objects.filter(name__in=ROLE_NAMES).count() < len(ROLE_NAMES):
+        import_module("apps.accounts.migrations.0002_staff_roles").forward(apps, None)
 
 
 def member(role: str, **kwargs):
     """A staff member (not a superuser) in one role group."""
+    roles_ensure()
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=role))
     return user

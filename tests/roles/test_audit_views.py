@@ -133,6 +133,8 @@ def test_audit_list_filters_by_actor_action_target_and_date(client, officer):
     assert labels("?action=withdrawal.grant") == {"GRANT-8"}
     assert labels("?target_type=withdrawals.withdrawalrequest&target_id=7") == {"OLD-VIEW", "NEW-VIEW"}
     assert labels("?target_type=accounts.user&target_id=7") == {"ERASE-7"}
+    listing = client.get(base, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'href="?target_type=accounts.user&amp;target_id=7"' in listing
     since = (timezone.localdate() - timedelta(days=7)).isoformat()
     assert labels(f"?created_at__gte={since}") == {"NEW-VIEW", "GRANT-8", "ERASE-7"}
     assert labels(f"?created_at__lt={since}") == {"OLD-VIEW"}

@@ -18,7 +18,7 @@ from apps.withdrawals.models import WithdrawalRequest
 from tests.acceptances.conftest import publish
 from tests.accounts.factories import UserFactory
 from tests.policies.factories import PolicyVersionFactory
-from tests.roles.conftest import member
+from tests.roles.conftest import member, roles_ensure
 from tests.withdrawals.factories import verified
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +116,7 @@ def test_superuser_opens_every_page(client, world, superuser):
 
 
 def test_roles_exist_with_least_privilege():
+    roles_ensure()
     granted = {
         group.name: set(group.permissions.values_list("content_type__app_label", "codename"))
         for group in Group.objects.filter(name__in=ROLE_NAMES)
