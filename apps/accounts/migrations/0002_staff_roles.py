@@ -39,7 +39,7 @@ def forward(apps, schema_editor):
     # On a fresh database the permissions do not exist yet (post_migrate creates them after all
     # migrations), so create them now from the migration state.
     for app_config in apps.get_app_configs():
-        models_module = app_config.models_module
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = models_module
