@@ -30,7 +30,7 @@ CSV_COLUMNS = [
 
 
 def _csv_columns():
-    """(header, getter) pairs for the export; the headers are the field names, as before."""
+    """(header, getter) pairs for the export; the headers are the field names."""
     fields = {
         "id": lambda a: a.pk,
         "user_id": lambda a: a.user_id,
@@ -108,6 +108,7 @@ class AcceptanceAdmin(admin.ModelAdmin):
             columns=_csv_columns(),
             name="acceptances",
             target_type=Acceptance._meta.label_lower,
+            count=queryset.count(),
         )
 
 

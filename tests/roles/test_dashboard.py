@@ -244,3 +244,11 @@ def test_no_published_version_says_so(client):
     html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "No version of the policy is published yet." in html
     assert reverse("admin:withdrawals_withdrawalrequest_changelist") in html
+
+
+def test_median_without_percentile_cont_matches(requests_data, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    figures = withdrawal_dashboard_figures(now=NOW)
+    assert (figures.decided, figures.median_days_to_decide) == (3, 4.0)
