@@ -1,8 +1,12 @@
 """Each role opens exactly its admin pages; decisions and publishing need their permission; evidence,
 audit and outbox rows stay read-only for everyone."""
 
+from importlib import import_module
+
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from apps.acceptances import services as acceptance_services
@@ -272,3 +276,25 @@ def test_acceptance_audit_and_outbox_records_stay_read_only(client, world, who, 
         )
         assert model.objects.values().get(pk=obj.pk) == before
         assert model.objects.count() == count
+
+
+def test_the_migration_creates_the_permissions_and_groups_on_a_database_without_them():
+    custom = ["publish_policyversion", "resend_outboxemail", "decide_withdrawalrequest"]
+    Group.objects.filter(name__in=ROLE_NAMES).delete()
+    Permission.objects.filter(codename__in=custom).delete()
+    Permission.objects.filter(content_type__model="withdrawalrequeststatus").delete()
+    state = MigrationLoader(connection).project_state(("accounts", "0002_staff_roles")).apps
+
+    import_module("apps.accounts.migrations.0002_staff_roles").forward(state, None)
+
+    assert set(Permission.objects.filter(codename__in=custom).values_list("codename", flat=True)) == set(
+        custom
+    )
+    support = Group.objects.get(name=SUPPORT)
+    assert list(support.permissions.values_list("codename", flat=True)) == ["view_withdrawalrequeststatus"]
+    assert (
+        Group.objects.get(name=PRIVACY_OFFICER)
+        .permissions.filter(codename="decide_withdrawalrequest")
+        .exists()
+    )
+    assert Group.objects.get(name=POLICY_EDITOR).permissions.filter(codename="publish_policyversion").exists()
