@@ -1,15 +1,15 @@
-import csv
-
 from django.contrib import admin, messages
-from django.http import StreamingHttpResponse
+from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.audit.exports import csv_export_response
+from apps.audit.services import client_ip
 
 from .models import Acceptance, ServiceToken, UseReport
 from .selectors import acceptance_summary
-from .services import service_token_create, service_token_revoke
+from .services import acceptance_view_record, service_token_create, service_token_revoke
 
 CSV_COLUMNS = [
     "id",
@@ -29,37 +29,25 @@ CSV_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_rows(queryset):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    rows = queryset.order_by("pk").values_list(
-        "pk",
-        "user_id",
-        "user__email",
-        "version__number",
-        "method",
-        "channel",
-        "accepted_at",
-        "recorded_at",
-        "ip",
-        "user_agent",
-        "language",
-        "text_sha256",
-        "used_at",
-        "use_source",
-    )
-    for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value)
-                for value in row
-            ]
-        )
+def _csv_columns():
+    """(header, getter) pairs for the export; the headers are the field names."""
+    fields = {
+        "id": lambda a: a.pk,
+        "user_id": lambda a: a.user_id,
+        "user_email": lambda a: a.user.email,
+        "version": lambda a: a.version.number,
+        "method": lambda a: a.method,
+        "channel": lambda a: a.channel,
+        "accepted_at": lambda a: a.accepted_at,
+        "recorded_at": lambda a: a.recorded_at,
+        "ip": lambda a: a.ip,
+        "user_agent": lambda a: a.user_agent,
+        "language": lambda a: a.language,
+        "text_sha256": lambda a: a.text_sha256,
+        "used_at": lambda a: a.used_at,
+        "use_source": lambda a: a.use_source,
+    }
+    return [(name, fields[name]) for name in CSV_COLUMNS]
 
 
 @admin.register(Acceptance)
@@ -81,6 +69,12 @@ class AcceptanceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
+            acceptance_view_record(acceptance=obj, actor=request.user, ip=client_ip(request))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         extra = [
@@ -107,10 +101,15 @@ class AcceptanceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Export the selected acceptances as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
-        response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv; charset=utf-8")
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="acceptances-{stamp}.csv"'
-        return response
+        rows = queryset.select_related("user", "version").order_by("pk").iterator(chunk_size=2000)
+        return csv_export_response(
+            request=request,
+            rows=rows,
+            columns=_csv_columns(),
+            name="acceptances",
+            target_type=Acceptance._meta.label_lower,
+            count=queryset.count(),
+        )
 
 
 @admin.register(UseReport)

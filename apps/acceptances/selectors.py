@@ -1,15 +1,24 @@
 """Reads of acceptances: what a user accepted, who is still pending, counts for staff."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
 
 from apps.policies.models import PolicyVersion
-from apps.policies.selectors import CurrentPolicy, policy_current_cached, policy_text_for
+from apps.policies.selectors import (
+    CurrentPolicy,
+    policy_current_cached,
+    policy_text_for,
+    policy_version_current,
+)
 
 from .models import Acceptance
 
@@ -138,3 +147,111 @@ def consent_status(*, user) -> ConsentStatus:
         consent_withdrawn_at=user.consent_withdrawn_at,
         agreement_status=user.agreement_status,
     )
+
+
+# --- admin dashboard -------------------------------------------------------------------------------
+
+CHART_WIDTH = 600
+CHART_HEIGHT = 120
+CHART_MAX_DAYS = 366
+
+
+def acceptances_per_day(*, version: PolicyVersion, today: date | None = None) -> list[tuple[date, int]]:
+    """Return (day, acceptances) for every Almaty day from the publication to today, zeros included.
+
+    One grouped query; the days are filled in here, so the work is per day, never per row. At most the
+    last CHART_MAX_DAYS days.
+    """
+    today = today or timezone.localdate()
+    first = timezone.localtime(version.published_at).date() if version.published_at else today
+    first = max(first, today - timedelta(days=CHART_MAX_DAYS - 1))
+    start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    rows = (
+        Acceptance.objects.filter(version_id=version.pk, accepted_at__gte=start)
+        .annotate(day=TruncDate("accepted_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {row["day"]: row["n"] for row in rows}
+    days = (today - first).days + 1
+    return [
+        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(max(days, 1))
+    ]
+
+
+def acceptance_chart_bars(*, per_day: list[tuple[date, int]], url) -> dict:
+    """Lay out an SVG bar chart (coordinates in a viewBox) of the acceptances per day."""
+    peak = max((n for _day, n in per_day), default=0)
+    slot = CHART_WIDTH / max(len(per_day), 1)
+    bars = []
+    for index, (day, n) in enumerate(per_day):
+        height = round(CHART_HEIGHT * n / peak, 2) if peak else 0
+        bars.append(
+            {
+                "day": day,
+                "count": n,
+                "x": round(index * slot + slot * 0.1, 2),
+                "y": round(CHART_HEIGHT - height, 2),
+                "width": round(max(slot * 0.8, 0.5), 2),
+                "height": height,
+                "url": url(day),
+            }
+        )
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "peak": peak, "bars": bars}
+
+
+def _acceptance_list(**params) -> str:
+    query = QueryDict(mutable=True)
+    query.update(params)
+    return reverse("admin:acceptances_acceptance_changelist") + "?" + query.urlencode()
+
+
+def admin_dashboard_block(request) -> dict | None:
+    """Acceptance of the version in force on the admin index, for staff who may open the acceptance list."""
+    if not request.user.has_perm("acceptances.view_acceptance"):
+        return None
+    version = policy_version_current()
+    if version is None:
+        return {"template": "acceptances/admin/dashboard_block.html", "context": {"version": None}}
+    counts = acceptance_counts(version_ids=[version.pk])[version.pk]
+    labels = dict(Acceptance.Method.choices)
+    show_pending = request.user.has_perm(f"{get_user_model()._meta.app_label}.view_user")
+
+    def day_url(day: date) -> str:
+        start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
+        return _acceptance_list(
+            version__id__exact=version.pk, accepted_at__gte=start.isoformat(), accepted_at__lt=end.isoformat()
+        )
+
+    methods = [
+        Acceptance.Method.EXPLICIT,
+        Acceptance.Method.IMPLICIT,
+        Acceptance.Method.SIGNUP,
+        Acceptance.Method.API,
+    ]
+    return {
+        "template": "acceptances/admin/dashboard_block.html",
+        "context": {
+            "version": version,
+            "methods": [
+                {
+                    "method": method,
+                    "label": labels[method],
+                    "count": counts[method],
+                    "url": _acceptance_list(version__id__exact=version.pk, method__exact=method),
+                }
+                for method in methods
+            ],
+            "total": sum(counts.values()),
+            "total_url": _acceptance_list(version__id__exact=version.pk),
+            "show_pending": show_pending,
+            "pending": users_pending_acceptance(version_id=version.pk).count() if show_pending else None,
+            "pending_url": reverse(
+                f"admin:{get_user_model()._meta.app_label}_{get_user_model()._meta.model_name}_changelist"
+            )
+            + f"?pending_version={version.pk}",
+            "chart": acceptance_chart_bars(per_day=acceptances_per_day(version=version), url=day_url),
+        },
+    }

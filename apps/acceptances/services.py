@@ -419,3 +419,26 @@ def service_token_authenticate(*, raw: str) -> ServiceToken | None:
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def acceptance_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> int:
+    """Clear the IP address and user agent of these users' acceptances (retention erasure).
+
+    The evidence trigger allows exactly this update; what was accepted, how and when stays.
+    """
+    return (
+        Acceptance.objects.filter(user_id__in=user_ids)
+        .exclude(ip__isnull=True, user_agent="")
+        .update(ip=None, user_agent="")
+    )
+
+
+def acceptance_view_record(*, acceptance: Acceptance, actor, ip: str | None = None) -> None:
+    """Record that a staff member opened a user's acceptance evidence (policy clause 3.4)."""
+    audit_event_record(
+        actor=actor,
+        action="acceptance.view",
+        target=acceptance,
+        details={"user_id": acceptance.user_id},
+        ip=ip,
+    )

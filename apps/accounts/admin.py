@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from apps.acceptances.selectors import users_pending_acceptance
+from apps.audit.services import client_ip
 from apps.notifications.models import OutboxEmail
+from apps.policies.selectors import policy_version_current
 
 from .models import User
+from .services import user_view_record
 
 
 class UndeliveredEmailInline(admin.TabularInline):
@@ -49,6 +54,24 @@ class UndeliveredEmailInline(admin.TabularInline):
         return request.user.has_perm("notifications.view_outboxemail")
 
 
+class PendingAcceptanceFilter(admin.SimpleListFilter):
+    """Users who still have to accept the version in force (the dashboard's "pending" figure)."""
+
+    title = _("acceptance of the current policy")
+    parameter_name = "pending_version"
+
+    def lookups(self, request, model_admin):
+        version = policy_version_current()
+        if version is None:
+            return []
+        return [(str(version.pk), _("Not yet accepted version %(number)s") % {"number": version.number})]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(pk__in=users_pending_acceptance(version_id=int(self.value())))
+        return queryset
+
+
 class UserCreationAdminForm(AdminUserCreationForm):
     class Meta:
         model = User
@@ -67,7 +90,15 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreationAdminForm
     ordering = ["-date_joined"]
     list_display = ["email", "full_name", "language", "agreement_status", "last_used_at", "is_staff"]
-    list_filter = ["agreement_status", "language", "is_staff", "is_superuser", "is_active", "groups"]
+    list_filter = [
+        PendingAcceptanceFilter,
+        "agreement_status",
+        "language",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+    ]
     search_fields = ["email", "full_name", "phone"]
     show_full_result_count = False
     inlines = [UndeliveredEmailInline]
@@ -101,6 +132,13 @@ class UserAdmin(BaseUserAdmin):
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
+            user_view_record(user=obj, actor=request.user, ip=client_ip(request))
+        return super().change_view(request, object_id, form_url, extra_context)
+
     add_fieldsets = [
         (
             None,

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.utils.decorators import method_decorator
+from django.utils.module_loading import import_string
 from django_ratelimit.decorators import ratelimit
 
 from .security import rate, username_key
@@ -11,6 +12,15 @@ class PortalAdminSite(admin.AdminSite):
 
     AdminTwoFactorMiddleware leads staff to set-up or verification first; this check is the backstop.
     """
+
+    index_template = "admin/portal_index.html"
+
+    def index(self, request, extra_context=None):
+        """The admin index with the dashboard blocks (ADMIN_DASHBOARD_BLOCKS) the staff member may see."""
+        blocks = [
+            block for path in settings.ADMIN_DASHBOARD_BLOCKS if (block := import_string(path)(request))
+        ]
+        return super().index(request, {"dashboard_blocks": blocks, **(extra_context or {})})
 
     def has_permission(self, request):
         if not super().has_permission(request):

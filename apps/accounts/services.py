@@ -186,3 +186,8 @@ def user_agreement_end(*, user, at=None, actor=None, details: dict | None = None
             user.agreement_ended_at = at
             audit_event_record(actor=actor, action="account.agreement_ended", target=user, details=details)
     return bool(updated)
+
+
+def user_view_record(*, user, actor, ip: str | None = None) -> None:
+    """Record that a staff member opened a user's account and its privacy data (policy clause 3.4)."""
+    audit_event_record(actor=actor, action="account.view", target=user, ip=ip)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .exports import csv_export_response
@@ -24,13 +26,21 @@ class ActorFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "target_type", "target_id", "target_label", "ip"]
+    list_display = ["created_at", "actor", "action", "target_type", "target_link", "target_label", "ip"]
     list_filter = [ActorFilter, "action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["action", "target_id", "target_label", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["export_csv"]
+
+    @admin.display(description=_("target id"), ordering="target_id")
+    def target_link(self, obj):
+        """The target's id, linked to every event about the same target."""
+        if not obj.target_id:
+            return "—"
+        query = urlencode({"target_type": obj.target_type, "target_id": obj.target_id})
+        return format_html('<a href="?{}">{}</a>', query, obj.target_id)
 
     def has_add_permission(self, request):
         return False

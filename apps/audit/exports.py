@@ -35,14 +35,18 @@ def csv_export_response(
     name: str,
     target_type: str,
     count: int | None = None,
+    details: dict | None = None,
 ) -> StreamingHttpResponse:
-    """Record the export, then stream `rows` as CSV with the given (header, getter) columns."""
+    """Record the export, then stream `rows` as CSV with the given (header, getter) columns.
+
+    `details` adds to the audit event what the query string cannot tell (e.g. the selected ids).
+    """
     audit_event_record(
         actor=request.user,
         action="export.csv",
         target_type=target_type,
         target_label=name,
-        details={"rows": count, "query": request.GET.urlencode()[:500]},
+        details={"rows": count, "query": request.GET.urlencode()[:500], **(details or {})},
         ip=client_ip(request),
     )
     writer = csv.writer(_Echo())

@@ -37,7 +37,10 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("notifications.view_outboxemail")
 
-    @admin.action(description=_("Send the selected failed emails again"), permissions=["view"])
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("notifications.resend_outboxemail")
+
+    @admin.action(description=_("Send the selected failed emails again"), permissions=["resend"])
     def resend(self, request, queryset):
         count = 0
         for email in queryset.filter(status=OutboxEmail.Status.FAILED):

@@ -51,6 +51,7 @@ class OutboxEmail(models.Model):
         verbose_name = _("outbox email")
         verbose_name_plural = _("outbox emails")
         ordering = ["-id"]
+        permissions = [("resend_outboxemail", _("Can send failed emails again"))]
         indexes = [
             models.Index(
                 fields=["status", "next_attempt_at"],

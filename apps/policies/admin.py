@@ -30,6 +30,8 @@ from .services import (
 )
 from .views import version_page_context
 
+PUBLISH_PERMISSION = "policies.publish_policyversion"
+
 
 class PolicyTextInline(admin.StackedInline):
     model = PolicyText
@@ -91,6 +93,14 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj and obj.is_published)
+
+    def has_publish_permission(self, request) -> bool:
+        """Publishing needs its own permission on top of editing drafts."""
+        return self.has_change_permission(request, None) and request.user.has_perm(PUBLISH_PERMISSION)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_publish"] = self.has_publish_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_changeform_initial_data(self, request):
         from .selectors import policy_version_next_number
@@ -220,7 +230,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def publish_view(self, request, pk: int):
         version = self._version(request, pk)
         change_url = reverse("admin:policies_policyversion_change", args=[version.pk])
-        if not self.has_change_permission(request, None):
+        if not self.has_publish_permission(request):
             raise PermissionDenied
         if request.method == "POST":
             try:

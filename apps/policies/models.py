@@ -50,6 +50,7 @@ class PolicyVersion(models.Model):
         verbose_name = _("policy version")
         verbose_name_plural = _("policy versions")
         ordering = ["-number"]
+        permissions = [("publish_policyversion", _("Can publish policy versions"))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status="draft", published_at__isnull=True)

@@ -1,26 +1,26 @@
 """Staff processing of withdrawal requests. Every step calls a service; the admin form saves nothing."""
 
-import csv
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.exports import csv_export_response
 from apps.audit.services import client_ip
 
-from . import selectors, services, working_days
+from . import selectors, services
 from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
-from .models import ThirdParty, TimelineEntry, WithdrawalRequest
+from .models import ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
 
 Status = WithdrawalRequest.Status
 DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
@@ -71,12 +71,6 @@ class TimelineInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-def _csv_cell(value) -> str:
-    """Return the value as text a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @admin.register(WithdrawalRequest)
@@ -403,59 +397,100 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export the selected requests as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = list(queryset.select_related("assignee").order_by("created_at", "pk"))
-        services.withdrawal_requests_export_record(
-            ids=[obj.pk for obj in rows], actor=request.user, ip=client_ip(request)
-        )
-        stamp = working_days.local_date(timezone.now()).isoformat()
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="withdrawal-requests-{stamp}.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(
-            [
-                gettext("reference"),
-                gettext("status"),
-                gettext("scope"),
-                gettext("purposes"),
-                gettext("full name"),
-                gettext("email"),
-                gettext("phone number"),
-                gettext("language"),
-                gettext("assignee"),
-                gettext("created at"),
-                gettext("verified at"),
-                gettext("due by (24:00 Almaty)"),
-                gettext("working days paused"),
-                gettext("decided at"),
-                gettext("cancelled at"),
-                gettext("reason for the decision"),
-            ]
-        )
 
         def moment(value):
             return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
-        for obj in rows:
-            last_day = selectors.withdrawal_last_day(obj)
-            writer.writerow(
-                _csv_cell(value)
-                for value in [
-                    obj.reference or "",
-                    obj.get_status_display(),
-                    obj.get_scope_display(),
-                    "; ".join(obj.purpose_labels()),
-                    obj.full_name,
-                    obj.email,
-                    obj.phone or "",
-                    obj.language,
-                    obj.assignee.email if obj.assignee else "",
-                    moment(obj.created_at),
-                    moment(obj.verified_at),
-                    last_day.isoformat() if last_day else "",
-                    obj.paused_working_days,
-                    moment(obj.decided_at),
-                    moment(obj.cancelled_at),
-                    obj.decision_reason,
-                ]
+        def last_day(obj):
+            day = selectors.withdrawal_last_day(obj)
+            return day.isoformat() if day else ""
+
+        columns = [
+            (_("reference"), lambda obj: obj.reference or ""),
+            (_("status"), lambda obj: obj.get_status_display()),
+            (_("scope"), lambda obj: obj.get_scope_display()),
+            (_("purposes"), lambda obj: "; ".join(obj.purpose_labels())),
+            (_("full name"), lambda obj: obj.full_name),
+            (_("email"), lambda obj: obj.email),
+            (_("phone number"), lambda obj: obj.phone or ""),
+            (_("language"), lambda obj: obj.language),
+            (_("assignee"), lambda obj: obj.assignee.email if obj.assignee else ""),
+            (_("created at"), lambda obj: moment(obj.created_at)),
+            (_("verified at"), lambda obj: moment(obj.verified_at)),
+            (_("due by (24:00 Almaty)"), last_day),
+            (_("working days paused"), lambda obj: obj.paused_working_days),
+            (_("decided at"), lambda obj: moment(obj.decided_at)),
+            (_("cancelled at"), lambda obj: moment(obj.cancelled_at)),
+            (_("reason for the decision"), lambda obj: obj.decision_reason),
+        ]
+        return csv_export_response(
+            request=request,
+            rows=rows,
+            columns=columns,
+            name="withdrawal-requests",
+            target_type=WithdrawalRequest._meta.label_lower,
+            count=len(rows),
+            details={"ids": [obj.pk for obj in rows][:1000]},
+        )
+
+
+@admin.register(WithdrawalRequestStatus)
+class WithdrawalRequestStatusAdmin(admin.ModelAdmin):
+    """Read-only status of registered requests for support: no address, phone, reason or evidence."""
+
+    list_display = ["reference", "full_name", "status", "due_date", "days_left"]
+    list_filter = ["status", DueFilter]
+    search_fields = ["reference", "full_name"]
+    show_full_result_count = False
+    ordering = ["-verified_at", "-id"]
+    actions = None
+    fields = ["reference", "full_name", "status", "due_date", "days_left", "requester_timeline"]
+    readonly_fields = fields
+
+    due_date = WithdrawalRequestAdmin.due_date
+    days_left = WithdrawalRequestAdmin.days_left
+
+    class Media:
+        css = {"all": ["css/withdrawals-admin.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(status=Status.UNVERIFIED)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("timeline (as the requester sees it)"))
+    def requester_timeline(self, obj):
+        entries = selectors.withdrawal_timeline_for_requester(obj)
+        return format_html(
+            '<ol class="wd-status-timeline">{}</ol>',
+            format_html_join(
+                "",
+                "<li><time>{}</time> — {}{}</li>",
+                (
+                    (
+                        date_format(timezone.localtime(entry.created_at), "DATETIME_FORMAT"),
+                        entry.get_kind_display(),
+                        # The requester's own words may hold personal data; support sees only that they wrote.
+                        format_html("<br>{}", entry.text)
+                        if entry.text and entry.kind not in services.REQUESTER_TEXT_KINDS
+                        else "",
+                    )
+                    for entry in entries
+                ),
+            ),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
+            services.withdrawal_request_view_record(
+                withdrawal=obj, actor=request.user, ip=client_ip(request), view="status"
             )
-        return response
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -145,6 +145,11 @@ class WithdrawalRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="withdrawals_request_due"),
             models.Index(fields=["email"], name="withdrawals_request_email"),
+            models.Index(
+                fields=["decided_at"],
+                name="withdrawals_request_decided",
+                condition=models.Q(decided_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +166,16 @@ class WithdrawalRequest(models.Model):
     def purpose_labels(self) -> list[str]:
         labels = dict(Purpose.choices)
         return [str(labels.get(value, value)) for value in self.purposes]
+
+
+class WithdrawalRequestStatus(WithdrawalRequest):
+    """The requests as support sees them: reference, name, status, due date and the requester's timeline."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("request status")
+        verbose_name_plural = _("request statuses")
+        default_permissions = ("view",)
 
 
 class TimelineEntry(models.Model):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -493,19 +494,48 @@ def withdrawal_request_note_add(
 
 
 def withdrawal_request_view_record(
-    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None, view: str = "full"
 ) -> None:
-    """Record that a staff member opened the request (policy clause 3.4)."""
-    _audit(withdrawal, action="view", actor=actor, ip=ip)
+    """Record that a staff member opened the request (policy clause 3.4), in full or as its status."""
+    _audit(withdrawal, action="view", actor=actor, ip=ip, view=view)
 
 
-def withdrawal_requests_export_record(*, ids: list[int], actor: Any, ip: str | None = None) -> None:
-    audit_event_record(
-        actor=actor,
-        action="withdrawal.export",
-        target_type=WithdrawalRequest._meta.label_lower,
-        details={"ids": ids[:1000], "count": len(ids)},
-        ip=ip,
+ERASED_EMAIL = "erased@erased.invalid"
+REQUESTER_TEXT_KINDS = (Kind.SUBMITTED, Kind.INFORMATION_PROVIDED, Kind.CANCELLED)
+
+
+def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> int:
+    """Anonymise the requests of these users, found by account and by address (retention erasure).
+
+    Name, address, phone, reason, IP, browser and the requester's own words in the timeline go; the
+    status, dates, scope, purposes and reference stay. Return how many requests were anonymised.
+    """
+    requests = WithdrawalRequest.objects.filter(
+        Q(requester_id__in=user_ids) | Q(email__in=[email.lower() for email in emails])
+    )
+    rows = list(requests.values_list("pk", "email"))
+    if not rows:
+        return 0
+    ids = [pk for pk, _email in rows]
+    addresses = {email for _pk, email in rows} - {ERASED_EMAIL}
+    # The emails about these requests (to the requester, and to the mailbox with the request's details).
+    OutboxEmail.objects.filter(to__in=addresses).update(
+        to=ERASED_EMAIL, reply_to="", context={}, updated_at=timezone.now()
+    )
+    OutboxEmail.objects.filter(
+        dedup_key__regex=r"^withdrawal:({}):".format("|".join(str(pk) for pk in ids))
+    ).update(reply_to="", context={}, updated_at=timezone.now())
+    TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
+        text=""
+    )
+    return WithdrawalRequest.objects.filter(pk__in=ids).update(
+        full_name="",
+        email=ERASED_EMAIL,
+        phone="",
+        reason="",
+        ip=None,
+        user_agent="",
+        updated_at=timezone.now(),
     )
 
 

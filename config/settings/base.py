@@ -185,6 +185,12 @@ WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
 MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
 ]
+# Blocks of the admin index dashboard: dotted paths to `(request) -> {"template", "context"} | None`
+# (None when the staff member may not open the list behind the block).
+ADMIN_DASHBOARD_BLOCKS = [
+    "apps.withdrawals.selectors.admin_dashboard_block",
+    "apps.acceptances.selectors.admin_dashboard_block",
+]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
@@ -305,6 +311,8 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).
 RETENTION_ERASERS = [
     "apps.notifications.services.outbox_personal_data_erase",
+    "apps.acceptances.services.acceptance_personal_data_erase",
+    "apps.withdrawals.services.withdrawal_personal_data_erase",
 ]
 RATELIMIT_IP_META_KEY = "apps.audit.services.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.

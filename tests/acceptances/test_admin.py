@@ -46,7 +46,7 @@ def test_csv_export_streams_the_selected_rows(staff_client, user, version):
         {"action": "export_csv", "select_across": "1", "index": "0", "_selected_action": ["1"]},
     )
     assert response.status_code == 200 and response.streaming
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:4] == ["id", "user_id", "user_email", "version"]
     assert {row[2] for row in rows[1:]} == {user.email, other.email}
     assert all(row[4] == "explicit" and row[11] for row in rows[1:])

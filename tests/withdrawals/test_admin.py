@@ -234,11 +234,14 @@ def test_csv_export_lists_the_selection_safely_and_is_audited(client, staff):
     withdrawal = verified(email="a@example.kz", full_name='=HYPERLINK("http://evil")')
     response = client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [withdrawal.pk]})
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 2
+    assert rows[0][:5] == ["reference", "status", "scope", "purposes", "full name"] and len(rows[0]) == 16
     assert rows[1][0] == withdrawal.reference
     assert rows[1][4].startswith("'=")  # a spreadsheet will not run it
-    assert AuditEvent.objects.filter(action="withdrawal.export", actor=staff, details__count=1).exists()
+    export = AuditEvent.objects.get(action="export.csv", actor=staff)
+    assert export.target_type == "withdrawals.withdrawalrequest"
+    assert export.details["rows"] == 1 and export.details["ids"] == [withdrawal.pk]
 
 
 def test_third_party_register_is_managed_in_the_admin(client, staff):

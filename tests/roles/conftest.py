@@ -1,0 +1,42 @@
+from importlib import import_module
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+
+from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, ROLE_NAMES, SUPPORT
+from tests.accounts.factories import StaffFactory, UserFactory
+
+
+def roles_ensure() -> None:
+    """Create the role groups as the data migration does, if a flush (transactional test) removed them."""
+    if Group.objects.filter(name__in=ROLE_NAMES).count() < len(ROLE_NAMES):
+        import_module("apps.accounts.migrations.0002_staff_roles").forward(apps, None)
+
+
+def member(role: str, **kwargs):
+    """A staff member (not a superuser) in one role group."""
+    roles_ensure()
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def officer(db):
+    return member(PRIVACY_OFFICER, email="officer@alilo.kz")
+
+
+@pytest.fixture
+def editor(db):
+    return member(POLICY_EDITOR, email="editor@alilo.kz")
+
+
+@pytest.fixture
+def support(db):
+    return member(SUPPORT, email="support@alilo.kz", full_name="Support Agent")
+
+
+@pytest.fixture
+def superuser(db):
+    return StaffFactory(email="root@alilo.kz")
