@@ -17,6 +17,7 @@ def roles_ensure() -> None:
 def member(role: str, **kwargs):
     """A staff member (not a superuser) in one role group."""
     roles_ensure()
+    kwargs.setdefault("language", "en")
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=role))
     return user
@@ -39,4 +40,4 @@ def support(db):
 
 @pytest.fixture
 def superuser(db):
-    return StaffFactory(email="root@alilo.kz")
+    return StaffFactory(email="root@alilo.kz", language="en")

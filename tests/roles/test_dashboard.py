@@ -45,7 +45,7 @@ def decided(staff, *, verified_at, decided_at, refuse=False):
 
 @pytest.fixture
 def requests_data(db):
-    staff = UserFactory(is_staff=True, email="clerk@alilo.kz")
+    staff = UserFactory(is_staff=True, email="clerk@alilo.kz", language="en")
     with time_machine.travel(at(2026, 10, 1, 10), tick=False):
         overdue = verified()
     with time_machine.travel(at(2026, 11, 25, 10), tick=False):
@@ -223,7 +223,7 @@ def test_blocks_follow_the_permissions_of_the_lists_behind_them(client, acceptan
 
 
 def test_acceptance_block_without_user_list_permission_hides_the_pending_figure(client, acceptance_data):
-    viewer = UserFactory(is_staff=True)
+    viewer = UserFactory(is_staff=True, language="en")
     viewer.user_permissions.add(Permission.objects.get(codename="view_acceptance"))
     client.force_login(viewer)
     figures = figures_in(client.get("/admin/").content.decode())
@@ -231,7 +231,7 @@ def test_acceptance_block_without_user_list_permission_hides_the_pending_figure(
 
 
 def test_request_block_alone_for_a_request_reader(client, requests_data):
-    reader = UserFactory(is_staff=True)
+    reader = UserFactory(is_staff=True, language="en")
     reader.user_permissions.add(Permission.objects.get(codename="view_withdrawalrequest"))
     client.force_login(reader)
     with time_machine.travel(NOW, tick=False):
