@@ -1,5 +1,6 @@
 """Start the whole portal (web, Celery worker and beat) and stop all of it on Ctrl-C."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,33 +37,56 @@ def main() -> int:
         "web": [PY, "manage.py", "runserver", f"127.0.0.1:{port}"],
     }
     processes = {
-        name: subprocess.Popen(cmd, env=env, start_new_session=True) for name, cmd in commands.items()
+        name: subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        for name, cmd in commands.items()
     }
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_args: stopping.append(True))
 
-    def stop(*_args) -> None:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for process in processes.values():
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     print(f"\nAlilo Privacy Portal: http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)")
-    print(f"Emails are written to {var / 'mail'} unless EMAIL_BACKEND is set. Ctrl-C stops it all.\n")
+    print(
+        f"Emails are written to {var / 'mail'} unless EMAIL_BACKEND is set. Ctrl-C stops it all.\n",
+        flush=True,
+    )
     try:
-        while all(process.poll() is None for process in processes.values()):
-            time.sleep(0.5)
-        failed = [name for name, process in processes.items() if process.poll() is not None]
-        print(f"Stopped because {', '.join(failed)} exited.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        while not stopping:
+            exited = [name for name, process in processes.items() if process.poll() is not None]
+            if exited:
+                print(f"Stopped because {', '.join(exited)} exited.", file=sys.stderr)
+                return 1
+            time.sleep(0.3)
         return 0
     finally:
-        stop()
+        _stop(list(processes.values()))
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """Ask every process group to stop, then kill what is still there after ten seconds."""
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        _signal_group(process, signal.SIGKILL)
+    for process in processes:
+        process.wait()
+
+
+def _die_with_parent() -> None:
+    """Have the kernel stop a child if this launcher dies without cleaning up (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

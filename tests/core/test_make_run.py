@@ -30,16 +30,16 @@ def test_run_starts_web_worker_and_beat_on_embedded_defaults_and_ctrl_c_stops_al
         not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_BACKEND", "DJANGO_SETTINGS_MODULE"}
     }
     env.update({"VAR_DIR": str(tmp_path), "PORT": str(port), "SECRET_KEY": "run-test"})
-    process = subprocess.Popen(
-        [sys.executable, "scripts/run.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "scripts/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         health = None
@@ -61,14 +61,14 @@ def test_run_starts_web_worker_and_beat_on_embedded_defaults_and_ctrl_c_stops_al
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            out, _ = process.communicate(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            out, _ = process.communicate()
-        output.append(out)
-    text = "".join(output)
+            process.wait()
+    text = log.read_text()
     assert "Demo staff login: staff@alilo.example / " in text, text[-2000:]
     assert "celery@" in text and "beat: Starting" in text, text[-2000:]
+    time.sleep(1)
     leftovers = subprocess.run(["pgrep", "-f", f"runserver 127.0.0.1:{port}"], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""
     assert process.returncode == 0
