@@ -9,7 +9,7 @@ import sys
 
 from bench.common import SIZES, print_table, setup_django
 
-SCENARIOS: list[str] = ["delivery"]
+SCENARIOS: list[str] = ["pages", "withdraw", "admin_lists", "sweep", "fanout", "delivery"]
 
 
 def main(argv: list[str] | None = None) -> int:

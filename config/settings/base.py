@@ -104,7 +104,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo"),
         }
@@ -186,6 +186,8 @@ MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
 ]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
+# Each process keeps the version in force this many seconds before asking the cache again (0: every time).
+POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 
