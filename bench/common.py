@@ -420,6 +420,21 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 @contextmanager
+def queries_recorded() -> Iterator[list[str]]:
+    """Record the SQL of every query run on the default connection inside the block."""
+    from django.db import connection
+
+    recorded: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        recorded.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield recorded
+
+
+@contextmanager
 def stopwatch():
     result = {}
     start = time.perf_counter()

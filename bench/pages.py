@@ -15,6 +15,7 @@ from bench.common import (
     gunicorn,
     make_users,
     policy_publish,
+    queries_recorded,
     reset_tables,
     sessions_create,
     warm_up,
@@ -42,9 +43,7 @@ def _alternate(size: dict, ours, baseline) -> tuple[dict, dict]:
 def _queries_per_request(sessions: list[tuple[str, str]], *, middleware_on: bool, repeat: int = 3) -> float:
     """Queries per signed-in request of the home page, in-process, for users already seen (steady state)."""
     from django.conf import settings
-    from django.db import connection
     from django.test import Client, override_settings
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     logout = reverse("accounts:logout").encode()
@@ -53,7 +52,7 @@ def _queries_per_request(sessions: list[tuple[str, str]], *, middleware_on: bool
     if not middleware_on:
         middleware.remove("apps.acceptances.middleware.PolicyAcceptanceMiddleware")
     requests = 0
-    with override_settings(MIDDLEWARE=middleware), CaptureQueriesContext(connection) as captured:
+    with override_settings(MIDDLEWARE=middleware), queries_recorded() as captured:
         for _ in range(repeat):
             for key, _csrf in sessions:
                 client = Client()
@@ -62,7 +61,7 @@ def _queries_per_request(sessions: list[tuple[str, str]], *, middleware_on: bool
                 if response.status_code != 200 or logout not in response.content:
                     raise RuntimeError(f"home page as a signed-in user: status {response.status_code}")
                 requests += 1
-    return len(captured.captured_queries) / requests
+    return len(captured) / requests
 
 
 def _signed_in_page(size: dict) -> Row:

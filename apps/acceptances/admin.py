@@ -7,6 +7,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.pagination import LargeTablePaginator
+
 from .models import Acceptance, ServiceToken, UseReport
 from .selectors import acceptance_summary
 from .services import service_token_create, service_token_revoke
@@ -70,6 +72,7 @@ class AcceptanceAdmin(admin.ModelAdmin):
     list_select_related = ["user", "version"]
     readonly_fields = [field.name for field in Acceptance._meta.fields]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["export_csv"]
     change_list_template = "admin/acceptances/acceptance/change_list.html"
 
@@ -121,6 +124,7 @@ class UseReportAdmin(admin.ModelAdmin):
     list_select_related = ["user", "token"]
     readonly_fields = [field.name for field in UseReport._meta.fields]
     show_full_result_count = False
+    paginator = LargeTablePaginator
 
     def has_add_permission(self, request):
         return False

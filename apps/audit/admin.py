@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .exports import csv_export_response
 from .models import AuditEvent
+from .pagination import LargeTablePaginator
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -30,6 +31,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["export_csv"]
 
     def has_add_permission(self, request):
