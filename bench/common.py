@@ -21,7 +21,8 @@ BENCH_DIR = ROOT / "bench"
 VAR = ROOT / "var"
 POLICY_FILE = ROOT / "apps" / "policies" / "data" / "privacy_policy_kk.txt"
 
-# `duration`: seconds of each wrk run; `rounds`: alternating runs of ours and the baseline (best kept).
+# `users`/`rows`: data built; `sessions`: signed-in users rotating; `duration`: seconds of each wrk run;
+# `rounds`: alternating runs of ours and the baseline (the best of each kept); `repeat`: timed admin requests.
 SIZES = {
     "small": {
         "name": "small",
@@ -30,8 +31,9 @@ SIZES = {
         "duration": 2,
         "rounds": 2,
         "emails": 300,
-        "sessions": 500,
+        "sessions": 200,
         "admin_rows": 20_000,
+        "repeat": 3,
     },
     "full": {
         "name": "full",
@@ -42,6 +44,7 @@ SIZES = {
         "emails": 3_000,
         "sessions": 10_000,
         "admin_rows": 1_000_000,
+        "repeat": 7,
     },
 }
 
@@ -67,6 +70,7 @@ def setup_django() -> None:
     from django.conf import settings
 
     _ensure_database(settings.DATABASES["default"])
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
     django.setup()
     from django.core.management import call_command
 

@@ -7,7 +7,7 @@ DATABASES = {
     "default": env.db("BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/alilo_bench")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 60
-CACHES["default"]["KEY_PREFIX"] = "alilo-bench"  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="alilo") + "-bench"  # noqa: F405
 DEBUG = False
 LOGGING["root"]["level"] = "ERROR"  # noqa: F405
 # The product's URLs plus the baselines' bare views (bench/urls.py).
