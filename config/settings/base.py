@@ -58,12 +58,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the middleware below that may leave a message (an ended staff session).
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "apps.accounts.middleware.StaffSessionExpiryMiddleware",
     "apps.accounts.middleware.AdminTwoFactorMiddleware",
     "apps.accounts.middleware.UserLanguageMiddleware",
     "apps.acceptances.middleware.PolicyAcceptanceMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into the lockout page.
