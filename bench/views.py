@@ -6,6 +6,7 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.html import escape
 
 from apps.withdrawals.forms import WithdrawalRequestForm
 from apps.withdrawals.models import WithdrawalRequest
@@ -19,8 +20,9 @@ def _body(size: int) -> str:
     return text.encode("utf-8")[:size].decode("utf-8", errors="ignore")
 
 
-# Bytes of text in the page (the scenario sets it so the whole page is as large as the policy page).
-BODY = _body(int(os.environ.get("BENCH_PAGE_BYTES", "60000")))
+# Bytes of text in the page (the scenario sets it so the whole page is as large as the policy page),
+# escaped once, as static content written into a template would be.
+BODY = escape(_body(int(os.environ.get("BENCH_PAGE_BYTES", "60000"))))
 
 
 def bare_page(request):
