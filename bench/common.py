@@ -1,15 +1,51 @@
-"""Shared pieces of the benchmarks: the database, fast data building, timing and the result table."""
+"""Shared pieces of the benchmarks: the database, fast data building, servers, load, timing and the table."""
 
+import json
 import os
+import secrets
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+VAR = ROOT / "var"
+POLICY_FILE = ROOT / "apps" / "policies" / "data" / "privacy_policy_kk.txt"
+
+# `users`/`rows`: data built; `sessions`: signed-in users rotating; `duration`: seconds of each wrk run;
+# `rounds`: alternating runs of ours and the baseline (the best of each kept); `repeat`: timed admin requests.
 SIZES = {
-    "small": {"users": 20_000, "rows": 20_000, "duration": 5, "emails": 300},
-    "full": {"users": 1_000_000, "rows": 1_000_000, "duration": 20, "emails": 3_000},
+    "small": {
+        "name": "small",
+        "users": 20_000,
+        "rows": 20_000,
+        "duration": 2,
+        "rounds": 2,
+        "emails": 300,
+        "sessions": 200,
+        "admin_rows": 20_000,
+        "repeat": 3,
+    },
+    "full": {
+        "name": "full",
+        "users": 1_000_000,
+        "rows": 1_000_000,
+        "duration": 10,
+        "rounds": 4,
+        "emails": 3_000,
+        "sessions": 10_000,
+        "admin_rows": 1_000_000,
+        "repeat": 7,
+    },
 }
 
 
@@ -25,12 +61,16 @@ class Row:
     note: str = ""
 
 
+# --- Django and the database ----------------------------------------------------------------------
+
+
 def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     import django
     from django.conf import settings
 
     _ensure_database(settings.DATABASES["default"])
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
     django.setup()
     from django.core.management import call_command
 
@@ -55,32 +95,347 @@ def _ensure_database(db: dict) -> None:
             conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
+def database_url() -> str:
+    """The bench database as a URL, for the processes the benchmarks start."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    auth = db.get("USER") or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{auth}{'@' if auth else ''}{host}/{db['NAME']}"
+
+
+def child_env(settings_module: str = "bench.settings", **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "BENCH_DATABASE_URL": database_url(),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+# Tables the scenarios fill; emptied (with what refers to them) before each scenario builds its data.
+DATA_TABLES = [
+    "acceptances_acceptance",
+    "acceptances_usereport",
+    "withdrawals_timelineentry",
+    "withdrawals_withdrawalrequest",
+    "withdrawals_referencecounter",
+    "notifications_outboxemail",
+    "audit_auditevent",
+    "policies_policytext",
+    "policies_policyversion",
+    "django_session",
+    "accounts_user",
+]
+
+
 def reset_tables(*tables: str) -> None:
-    """Empty the given tables (and what refers to them) between scenarios."""
+    """Empty the given tables (default: every table the scenarios fill) and forget cached state."""
+    from django.core.cache import cache
     from django.db import connection
+
+    from apps.policies.selectors import CURRENT_CACHE_KEY
 
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        cursor.execute(f"TRUNCATE {', '.join(tables or DATA_TABLES)} RESTART IDENTITY CASCADE")
+    cache.delete(CURRENT_CACHE_KEY)
 
 
-def make_users(count: int, *, last_used_at_sql: str = "NULL", language_sql: str = "'kk'") -> None:
-    """Insert `count` active users in one statement (password: 'bench-password')."""
-    from django.contrib.auth.hashers import make_password
+def purge_broker() -> None:
+    """Drop tasks the product queued while a scenario ran (no worker consumes them)."""
+    from config.celery import app
+
+    app.control.purge()
+
+
+def insert_series(
+    model, first: int, last: int, expressions: dict[str, str], params: dict | None = None
+) -> int:
+    """Insert one row of `model` per g in [first, last] with one INSERT ... SELECT generate_series.
+
+    `expressions` gives the SQL of fields by name (`g` is the series number); every other required column
+    gets its default as a parameter. Returns the rows written.
+    """
     from django.db import connection
 
-    password = make_password("bench-password")
+    params = {**(params or {}), "first": first, "last": last}
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.name not in expressions:
+            continue
+        if field.name in expressions:
+            names.append(field.column)
+            values.append(expressions[field.name])
+        elif not field.null:
+            names.append(field.column)
+            values.append(f"%(default_{field.column})s")
+            params[f"default_{field.column}"] = field.get_db_prep_save(field.get_default(), connection)
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO accounts_user (email, full_name, phone, language, agreement_status, is_staff,
-                                       is_active, is_superuser, date_joined, password, last_used_at)
-            SELECT 'user' || g || '@bench.kz', 'Bench User ' || g, '', {language_sql}, 'active', false, true,
-                   false, now() - interval '400 days', %s, {last_used_at_sql}
-            FROM generate_series(1, %s) AS g
-            """,
-            [password, count],
+            f"INSERT INTO {table} ({', '.join(qn(name) for name in names)}) "
+            f"SELECT {', '.join(values)} FROM generate_series(%(first)s, %(last)s) AS g",
+            params,
         )
-        cursor.execute("ANALYZE accounts_user")
+        written = cursor.rowcount
+        cursor.execute(f"ANALYZE {table}")
+    return written
+
+
+def make_users(count: int, *, last_used_at_sql: str = "NULL", language_sql: str = "'kk'", **columns) -> None:
+    """Insert `count` active users in one statement (password: 'bench-password').
+
+    `columns` overrides the SQL expression of a field by name (`g` is the series number).
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    expressions = {
+        "email": "'user' || g || '@bench.kz'",
+        "full_name": "'Bench User ' || g",
+        "language": language_sql,
+        "agreement_status": "'active'",
+        "date_joined": "now() - interval '400 days'",
+        "last_used_at": last_used_at_sql,
+        "is_active": "true",
+        "is_staff": "false",
+        "is_superuser": "false",
+        "password": "%(password)s",
+        **columns,
+    }
+    insert_series(get_user_model(), 1, count, expressions, {"password": make_password("bench-password")})
+
+
+def accept_all(version) -> None:
+    """Every user accepted `version` with the button (one INSERT ... SELECT)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO acceptances_acceptance (user_id, version_id, method, channel, accepted_at,
+                recorded_at, ip, user_agent, language, text_sha256, used_at, use_source)
+            SELECT id, %s, 'explicit', 'web', now(), now(), '127.0.0.1', 'bench', 'kk', '', NULL, ''
+            FROM accounts_user
+            """,
+            [version.pk],
+        )
+        cursor.execute("ANALYZE acceptances_acceptance")
+
+
+def make_superuser(email: str = "admin@bench.kz", password: str = "bench-password"):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser(email=email, password=password, full_name="Bench Admin")
+
+
+def policy_publish(*, number: int = 1, published_days_ago: int = 10, languages=("kk", "ru", "en")):
+    """Publish a version with the real policy text, `published_days_ago` days ago (its deadline passed).
+
+    The texts are added to a draft first, as the triggers require; the version in force is re-cached.
+    """
+    from django.utils import timezone
+
+    from apps.policies.models import PolicyText, PolicyVersion
+    from apps.policies.selectors import (
+        implicit_acceptance_deadline,
+        policy_current_cache_refresh,
+        text_sha256,
+    )
+
+    lines = POLICY_FILE.read_text(encoding="utf-8").strip().split("\n")
+    title, body = lines[0].strip(), "\n".join(lines[1:]).strip()
+    version = PolicyVersion.objects.create(number=number)
+    for language in languages:
+        PolicyText.objects.create(
+            version=version,
+            language=language,
+            title=title,
+            body=body,
+            summary="Bench",
+            body_sha256=text_sha256(body),
+        )
+    published_at = timezone.now() - timedelta(days=published_days_ago)
+    PolicyVersion.objects.filter(pk=version.pk).update(
+        status=PolicyVersion.Status.PUBLISHED,
+        published_at=published_at,
+        implicit_acceptance_at=implicit_acceptance_deadline(published_at=published_at, days=7),
+    )
+    version.refresh_from_db()
+    policy_current_cache_refresh()
+    return version
+
+
+def sessions_create(user_ids: list[int]) -> list[tuple[str, str]]:
+    """Signed-in sessions written straight into the session store; returns (session key, CSRF secret)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    user_model = get_user_model()
+    hashes = {user.pk: user.get_session_auth_hash() for user in user_model.objects.filter(pk__in=user_ids)}
+    store = SessionStore()
+    expires = timezone.now() + timedelta(days=1)
+    result, rows = [], []
+    for user_id in user_ids:
+        key = secrets.token_hex(16)
+        data = {
+            SESSION_KEY: str(user_id),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: hashes[user_id],
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
+        result.append((key, secrets.token_hex(16)))
+    Session.objects.bulk_create(rows, batch_size=2000)
+    return result
+
+
+# --- Servers and load ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+@contextmanager
+def gunicorn(
+    settings_module: str = "bench.settings", *, workers: int = 2, threads: int = 4, **env: str
+) -> Iterator[str]:
+    """Run gunicorn on a free loopback port with the given settings; yield its base URL, stop it after."""
+    VAR.mkdir(exist_ok=True)
+    port = free_port()
+    log_path = VAR / f"bench-gunicorn-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
+    command += ["--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning"]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=child_env(settings_module, **env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/privacy_policy/archive/", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield base
+    finally:
+        _stop(process)
+        log.close()
+
+
+def wrk(
+    url: str,
+    *,
+    script: str,
+    duration: float,
+    connections: int = 16,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Run wrk with a Lua script from bench/lua and return what its done() printed (JSON)."""
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(duration, 1):g}s"]
+    command += ["--timeout", "10s", "-s", str(BENCH_DIR / "lua" / script), url]
+    result = subprocess.run(
+        command,
+        cwd=BENCH_DIR / "lua",
+        env={**os.environ, "BENCH_THREADS": str(threads), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    )
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
+
+
+def wrk_checked(url: str, **kwargs) -> dict:
+    """wrk, and fail when a response was an error or not the status the script expects."""
+    report = wrk(url, **kwargs)
+    if report["requests"] == 0 or report["bad"] or report["errors"]:
+        raise RuntimeError(f"{url}: unexpected responses or errors: {report}")
+    return report
+
+
+def warm_up(base: str, path: str, sessions: list[tuple[str, str]], *, threads: int = 8) -> None:
+    """Request `path` once as each signed-in user, over keep-alive connections, checking each answer."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base)
+
+    def visit(part: list[tuple[str, str]]) -> None:
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        try:
+            for key, csrf in part:
+                conn.request("GET", path, headers={"Cookie": f"sessionid={key}; csrftoken={csrf}"})
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"warm-up {path}: status {response.status}")
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(visit, [sessions[index::threads] for index in range(threads)]))
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- Measuring -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def queries_recorded() -> Iterator[list[str]]:
+    """Record the SQL of every query run on the default connection inside the block."""
+    from django.db import connection
+
+    recorded: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        recorded.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield recorded
 
 
 @contextmanager

@@ -1,15 +1,12 @@
 """Announcement delivery through a real Celery worker vs rendering and sending in a plain loop."""
 
 import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from bench.common import Row, reset_tables
+from bench.common import ROOT, Row, child_env, reset_tables
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "password_reset"
 CONTEXT = {"full_name": "Bench User", "reset_path": "/accounts/reset/x/y/"}
 
@@ -32,19 +29,10 @@ def _insert_rows(count: int) -> None:
 
 
 def _start_worker() -> subprocess.Popen:
-    from django.conf import settings
-
     from config.celery import app
 
     app.control.purge()
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
-        "BENCH_DATABASE_URL": f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
-        f"{db.get('PORT') or 5432}/{db['NAME']}",
-    }
+    env = child_env(EMAIL_BACKEND="anymail.backends.test.EmailBackend")
     log = open(ROOT / "var" / "bench-worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [

@@ -58,5 +58,6 @@ command -v chromium >/dev/null || apt_install chromium || echo "note: chromium i
 command -v xgettext >/dev/null || apt_install gettext || echo "note: gettext is missing; the translation completeness test will be skipped (apt-get install gettext)"
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx-light || apt_install nginx || echo "note: nginx is missing; the TLS test will be skipped (apt-get install nginx)"
+command -v wrk >/dev/null || apt_install wrk || echo "note: wrk is missing; the page benchmarks cannot run (apt-get install wrk)"
 command -v openssl >/dev/null || apt_install openssl || echo "note: openssl is missing; the TLS test will be skipped (apt-get install openssl)"
 exit 0

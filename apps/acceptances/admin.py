@@ -5,6 +5,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.exports import csv_export_response
+from apps.audit.pagination import LargeTablePaginator
 from apps.audit.services import client_ip
 
 from .models import Acceptance, ServiceToken, UseReport
@@ -58,6 +59,7 @@ class AcceptanceAdmin(admin.ModelAdmin):
     list_select_related = ["user", "version"]
     readonly_fields = [field.name for field in Acceptance._meta.fields]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["export_csv"]
     change_list_template = "admin/acceptances/acceptance/change_list.html"
 
@@ -120,6 +122,7 @@ class UseReportAdmin(admin.ModelAdmin):
     list_select_related = ["user", "token"]
     readonly_fields = [field.name for field in UseReport._meta.fields]
     show_full_result_count = False
+    paginator = LargeTablePaginator
 
     def has_add_permission(self, request):
         return False

@@ -8,6 +8,8 @@ from .selectors import acceptance_exists
 from .services import use_mark
 
 SESSION_KEY = "acceptances.policy"
+# When this session last marked a use: until USE_TRACKING_INTERVAL_SECONDS have passed, nothing is asked.
+USE_SESSION_KEY = "acceptances.used"
 SKIP_PREFIXES = ("/static/", "/api/", "/healthz")
 
 
@@ -19,10 +21,11 @@ def session_state_set(request, *, number: int, accepted: bool) -> None:
 class PolicyAcceptanceMiddleware:
     """Mark the signed-in user's use and decide whether to show the acceptance banner.
 
-    Steady state costs no query: the version in force comes from the cache, the user's answer for it
-    from the session, and the use throttle is a cache key. The database is asked only when a new version
-    was published, when a pending answer is older than USE_TRACKING_INTERVAL_SECONDS, or when the
-    throttle key has expired.
+    Steady state costs no query and one cache read (the version in force): the user's answer for it and
+    the time of the session's last marked use are in the session, which is loaded anyway. The database is
+    asked only when a new version was published, when a pending answer is older than
+    USE_TRACKING_INTERVAL_SECONDS, or when the session's last use is (then `use_mark` throttles per user
+    across sessions with a cache key).
     """
 
     def __init__(self, get_response):
@@ -36,7 +39,10 @@ class PolicyAcceptanceMiddleware:
             and request.user.is_authenticated
         ):
             user = request.user
-            use_mark(user_id=user.pk)
+            now = int(time.time())
+            if now - request.session.get(USE_SESSION_KEY, 0) >= settings.USE_TRACKING_INTERVAL_SECONDS:
+                use_mark(user_id=user.pk)
+                request.session[USE_SESSION_KEY] = now
             current = policy_current_cached()
             if (
                 current is not None

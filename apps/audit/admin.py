@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .exports import csv_export_response
 from .models import AuditEvent
+from .pagination import LargeTablePaginator
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -32,6 +33,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["export_csv"]
 
     @admin.display(description=_("target id"), ordering="target_id")

@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.audit.pagination import LargeTablePaginator
+
 from .models import OutboxEmail
 from .services import outbox_email_resend
 
@@ -23,6 +25,7 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     search_fields = ["to", "dedup_key", "provider_message_id"]
     readonly_fields = [f.name for f in OutboxEmail._meta.fields]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["resend"]
 
     def has_add_permission(self, request):

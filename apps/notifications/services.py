@@ -28,26 +28,49 @@ def outbox_email_queue(
     dedup_key: str,
     reply_to: str = "",
     user: Any = None,
+    deliver: bool = True,
 ) -> OutboxEmail | None:
     """Write one email to the outbox (idempotent by dedup_key) and deliver it after commit.
 
-    Returns the new row, or None when a row with this key exists already.
+    Returns the new row, or None when a row with this key exists already. `deliver=False`: the caller
+    schedules the delivery itself (`outbox_schedule_delivery`), e.g. of several rows in one task.
     """
-    email, created = OutboxEmail.objects.get_or_create(
+    email = OutboxEmail(
         dedup_key=dedup_key,
-        defaults={
-            "to": to,
-            "template": template,
-            "context": context,
-            "language": language,
-            "reply_to": reply_to,
-            "user": user if getattr(user, "pk", None) else None,
-        },
+        to=to,
+        template=template,
+        context=context,
+        language=language,
+        reply_to=reply_to,
+        user=user if getattr(user, "pk", None) else None,
     )
-    if not created:
+    if not _insert_unless_duplicate(email):
         return None
-    outbox_schedule_delivery(email_ids=[email.pk])
+    if deliver:
+        outbox_schedule_delivery(email_ids=[email.pk])
     return email
+
+
+def _insert_unless_duplicate(email: OutboxEmail) -> bool:
+    """Insert the row in one statement unless its dedup_key exists; True (and its pk set) when inserted."""
+    fields = [field for field in OutboxEmail._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(email, add=True), connection) for field in fields]
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(OutboxEmail._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({qn(OutboxEmail._meta.get_field('dedup_key').column)}) DO NOTHING "
+        f"RETURNING {qn(OutboxEmail._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    email.pk = row[0]
+    email._state.adding = False
+    email._state.db = connection.alias
+    return True
 
 
 def outbox_schedule_delivery(*, email_ids: list[int]) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -55,12 +56,27 @@ def policy_version_current() -> PolicyVersion | None:
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number").first()
 
 
+# The version in force as this process last read it, and until when (time.monotonic()) it may be reused.
+_current_local: dict = {"value": None, "until": 0.0}
+
+
 def policy_current_cached() -> CurrentPolicy | None:
-    """Return the version in force from the cache, loading it once after each publication."""
+    """Return the version in force from the cache, loading it once after each publication.
+
+    Each process reuses what it read for POLICY_CURRENT_LOCAL_SECONDS, so the pages that need it on every
+    request (the acceptance check, the policy page) do not pay a cache round trip each time.
+    """
+    keep = settings.POLICY_CURRENT_LOCAL_SECONDS
+    now = monotonic()
+    if keep > 0 and _current_local["until"] > now:
+        return _current_local["value"]
     current = cache.get(CURRENT_CACHE_KEY)
     if current is None:
         current = policy_current_cache_refresh()
-    return current or None
+    current = current or None
+    if keep > 0:
+        _current_local.update(value=current, until=now + keep)
+    return current
 
 
 def policy_current_cache_refresh() -> CurrentPolicy | None:
@@ -77,6 +93,7 @@ def policy_current_cache_refresh() -> CurrentPolicy | None:
         else False
     )
     cache.set(CURRENT_CACHE_KEY, value, timeout=None)
+    _current_local["until"] = 0.0
     return value or None
 
 

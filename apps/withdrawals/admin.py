@@ -16,6 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.exports import csv_export_response
+from apps.audit.pagination import LargeTablePaginator
 from apps.audit.services import client_ip
 
 from . import selectors, services
@@ -90,6 +91,7 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
     search_fields = ["reference", "email", "full_name"]
     list_select_related = ["assignee", "requester"]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     ordering = ["-created_at"]
     actions = ["assign_selected", "start_review_selected", "export_csv"]
     inlines = [TimelineInline]

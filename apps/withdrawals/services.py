@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
 from apps.audit.services import audit_event_record
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_queue
+from apps.notifications.services import outbox_email_queue, outbox_schedule_delivery
 
 from . import selectors, tokens, working_days
 from .models import Purpose, ReferenceCounter, ThirdParty, TimelineEntry, WithdrawalRequest
@@ -84,12 +84,20 @@ def _audit(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=
 
 
 def _reference_next(*, year: int) -> str:
-    """Return the next reference of the year, WR-<year>-<6 digits>; the row lock makes it unique."""
-    ReferenceCounter.objects.get_or_create(year=year)
-    counter = ReferenceCounter.objects.select_for_update().get(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"WR-{year}-{counter.last:06d}"
+    """Return the next reference of the year, WR-<year>-<6 digits>.
+
+    One statement creates the year's counter or moves it on; its row stays locked until the transaction
+    ends, so two requests never get the same number.
+    """
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last) VALUES (%s, 1) "  # noqa: S608 - the table name is ours
+            f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [year],
+        )
+        (number,) = cursor.fetchone()
+    return f"WR-{year}-{number:06d}"
 
 
 def _day(value: date, language: str) -> str:
@@ -131,9 +139,11 @@ def _facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
         }
 
 
-def _email_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra) -> None:
+def _email_requester(
+    withdrawal: WithdrawalRequest, *, template: str, key: str, deliver: bool = True, **extra
+) -> OutboxEmail | None:
     language = withdrawal.language
-    outbox_email_queue(
+    return outbox_email_queue(
         to=withdrawal.email,
         template=template,
         language=language,
@@ -144,6 +154,7 @@ def _email_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, 
         },
         dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}{key}",
         user=withdrawal.requester,
+        deliver=deliver,
     )
 
 
@@ -173,6 +184,17 @@ def _clean_text(value: str) -> str:
 
 
 # --- the requester ---------------------------------------------------------------------------------
+
+
+def _scope_check(withdrawal: WithdrawalRequest) -> None:
+    if withdrawal.scope == WithdrawalRequest.Scope.ALL:
+        consistent = withdrawal.acknowledgement and not withdrawal.purposes
+    else:
+        consistent = withdrawal.scope == WithdrawalRequest.Scope.PARTIAL and bool(withdrawal.purposes)
+    if not consistent:
+        raise ValidationError(
+            _("A full withdrawal needs the acknowledgement; a partial one needs purposes."), code="scope"
+        )
 
 
 def withdrawal_request_submit(
@@ -219,14 +241,36 @@ def withdrawal_request_submit(
         ip=ip or None,
         user_agent=(user_agent or "")[:300],
     )
-    withdrawal.full_clean(validate_unique=False)
+    # The form checked the input; the database checks the constraints again on insert. Only the rule that
+    # depends on the input is checked here, so a caller without the form gets a readable error.
+    withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
+    _scope_check(withdrawal)
     try:
         with transaction.atomic():
-            withdrawal.save()
-            _timeline(withdrawal, kind=Kind.SUBMITTED, visible=True, actor=requester)
-            _audit(withdrawal, action="submit", actor=requester, ip=ip, scope=scope, purposes=purposes)
             if requester is not None:
-                _verify(withdrawal, actor=requester, ip=ip)
+                # Signed in: the account proves the address, so the request is registered as it is stored.
+                _registration_stamp(withdrawal)
+            withdrawal.save()
+            kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
+            TimelineEntry.objects.bulk_create(
+                [
+                    TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
+                    for kind in kinds
+                ]
+            )
+            _audit(
+                withdrawal,
+                action="submit",
+                actor=requester,
+                ip=ip,
+                scope=scope,
+                purposes=purposes,
+                status=Status.UNVERIFIED,
+            )
+            if requester is not None:
+                due_at = withdrawal.due_at.isoformat()
+                _audit(withdrawal, action="verify", actor=requester, ip=ip, due_at=due_at)
+                _registration_emails(withdrawal)
             else:
                 outbox_email_queue(
                     to=withdrawal.email,
@@ -263,35 +307,47 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         return _verify(withdrawal, ip=ip)
 
 
+def _registration_stamp(withdrawal: WithdrawalRequest) -> None:
+    """Give the request its reference and due date: it is registered from now."""
+    now = timezone.now()
+    withdrawal.reference = _reference_next(year=working_days.local_date(now).year)
+    withdrawal.verified_at = now
+    withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
+    withdrawal.status = Status.SUBMITTED
+
+
+def _registration_emails(withdrawal: WithdrawalRequest) -> None:
+    """The written application to the privacy mailbox and the receipt to the requester, in one task."""
+    mailbox_language = settings.PRIVACY_MAILBOX_LANGUAGE
+    application = outbox_email_queue(
+        to=settings.PRIVACY_MAILBOX,
+        template="withdrawal_application",
+        language=mailbox_language,
+        context={
+            **_facts(withdrawal, mailbox_language),
+            "admin_path": selectors.withdrawal_admin_path(withdrawal),
+        },
+        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}application",
+        reply_to=withdrawal.email,
+        deliver=False,
+    )
+    receipt = _email_requester(withdrawal, template="withdrawal_received", key="received", deliver=False)
+    outbox_schedule_delivery(email_ids=[email.pk for email in (application, receipt) if email is not None])
+
+
 def _verify(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> WithdrawalRequest:
-    """Register the request: reference, due date, the written application and the requester's receipt."""
+    """Register a visitor's request once the address is confirmed: reference, due date and the emails."""
     locked = _locked(withdrawal)
     if locked.status != Status.UNVERIFIED:
         return _refresh(withdrawal, locked)
-    now = timezone.now()
-    locked.reference = _reference_next(year=working_days.local_date(now).year)
-    locked.verified_at = now
-    locked.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
-    locked.status = Status.SUBMITTED
+    _registration_stamp(locked)
     if locked.requester_id is None:
         # The visitor proved they hold this address; the account with it is theirs.
         locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
     locked.save()
     _timeline(locked, kind=Kind.VERIFIED, visible=True, actor=actor)
     _audit(locked, action="verify", actor=actor, ip=ip, due_at=locked.due_at.isoformat())
-    mailbox_language = settings.PRIVACY_MAILBOX_LANGUAGE
-    outbox_email_queue(
-        to=settings.PRIVACY_MAILBOX,
-        template="withdrawal_application",
-        language=mailbox_language,
-        context={
-            **_facts(locked, mailbox_language),
-            "admin_path": selectors.withdrawal_admin_path(locked),
-        },
-        dedup_key=f"{selectors.withdrawal_email_key_prefix(locked)}application",
-        reply_to=locked.email,
-    )
-    _email_requester(locked, template="withdrawal_received", key="received")
+    _registration_emails(locked)
     return _refresh(withdrawal, locked)
 
 

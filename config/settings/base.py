@@ -58,12 +58,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the middleware below that may leave a message (an ended staff session).
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "apps.accounts.middleware.StaffSessionExpiryMiddleware",
     "apps.accounts.middleware.AdminTwoFactorMiddleware",
     "apps.accounts.middleware.UserLanguageMiddleware",
     "apps.acceptances.middleware.PolicyAcceptanceMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into the lockout page.
@@ -104,7 +105,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo"),
         }
@@ -192,6 +193,8 @@ ADMIN_DASHBOARD_BLOCKS = [
     "apps.acceptances.selectors.admin_dashboard_block",
 ]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
+# Each process keeps the version in force this many seconds before asking the cache again (0: every time).
+POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 

@@ -7,7 +7,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo-test"),
     }
@@ -27,3 +27,5 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # The lockout tests turn django-axes on; elsewhere `client.login()` (no request) keeps working.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+# Every test sees the version in force its own set-up left in the (cleared) cache.
+POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=0)

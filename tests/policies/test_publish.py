@@ -138,3 +138,27 @@ def test_database_allows_drafts_to_change_and_progress_fields_of_published_ones(
     PolicyVersion.objects.filter(pk=published.pk).update(announcement_cursor=10, announced_at=timezone.now())
     published.refresh_from_db()
     assert published.announcement_cursor == 10
+
+
+def test_each_process_reuses_the_version_in_force_for_a_few_seconds(settings, monkeypatch):
+    from django.core.cache import cache
+
+    from apps.policies import selectors
+
+    settings.POLICY_CURRENT_LOCAL_SECONDS = 5
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(selectors, "monotonic", lambda: clock["now"])
+    monkeypatch.setitem(selectors._current_local, "until", 0.0)
+    PolicyVersionFactory(number=1, published=True)
+    assert policy_current_cached().number == 1
+    # Another process publishes and refreshes the shared cache: this process keeps its copy for 5 s.
+    PolicyVersionFactory(number=2, published=True)
+    cache.delete(selectors.CURRENT_CACHE_KEY)
+    clock["now"] += 4.9
+    assert policy_current_cached().number == 1
+    clock["now"] += 0.2
+    assert policy_current_cached().number == 2
+    # A publication refreshed in this process is seen at once.
+    PolicyVersionFactory(number=3, published=True)
+    selectors.policy_current_cache_refresh()
+    assert policy_current_cached().number == 3

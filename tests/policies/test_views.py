@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from apps.policies.models import PolicyText
-from apps.policies.selectors import policy_clauses, text_sha256
+from apps.policies.selectors import policy_clauses, policy_current_cache_refresh, text_sha256
 from tests.policies.factories import PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +190,21 @@ def test_diff_shows_changed_and_added_clauses_and_folds_unchanged_ones(client):
     assert f'href="{reverse("policies:version", args=[2])}#2.7"' in page
     assert "3 unchanged clauses" in page
     assert "Same too." not in page
+
+
+def test_current_page_is_served_from_the_cache_without_queries(client, django_assert_num_queries):
+    make_version(1)
+    first = get(client, reverse("policies:current"), "en").content.decode()
+    with django_assert_num_queries(0):
+        again = get(client, reverse("policies:current"), "en").content.decode()
+    article = first[first.index('<article class="policy">') : first.index("</article>")]
+    assert article in again and "Title en 1" in again and 'id="2.6"' in again
+
+
+def test_current_page_shows_a_newly_published_version_at_once(client):
+    make_version(1)
+    assert "Title kk 1" in get(client, reverse("policies:current")).content.decode()
+    make_version(2, bodies={**BODY, "kk": BODY["kk"] + "\n\n2.7. Жаңа тармақ."})
+    policy_current_cache_refresh()  # what publishing does once its transaction commits
+    page = get(client, reverse("policies:current")).content.decode()
+    assert "Title kk 2" in page and "Жаңа тармақ" in page and "Title kk 1" not in page

@@ -65,14 +65,14 @@ def test_list_shows_columns_marks_overdue_and_filters(client, staff):
             and overdue.reference not in filtered
             and later.reference not in filtered
         )
-    by_scope = client.get(CHANGELIST + "?scope__exact=partial").content.decode()
-    assert soon.reference in by_scope and overdue.reference not in by_scope
-    by_status = client.get(CHANGELIST + "?status__exact=submitted").content.decode()
-    assert later.reference in by_status
-    searched = client.get(CHANGELIST + "?q=later@example").content.decode()
-    assert later.reference in searched and overdue.reference not in searched
-    searched = client.get(CHANGELIST + f"?q={overdue.reference}").content.decode()
-    assert overdue.reference in searched and later.reference not in searched
+        by_scope = client.get(CHANGELIST + "?scope__exact=partial").content.decode()
+        assert soon.reference in by_scope and overdue.reference not in by_scope
+        by_status = client.get(CHANGELIST + "?status__exact=submitted").content.decode()
+        assert later.reference in by_status
+        searched = client.get(CHANGELIST + "?q=later@example").content.decode()
+        assert later.reference in searched and overdue.reference not in searched
+        searched = client.get(CHANGELIST + f"?q={overdue.reference}").content.decode()
+        assert overdue.reference in searched and later.reference not in searched
 
 
 def test_filter_by_assignee(client, staff):
