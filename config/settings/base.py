@@ -101,12 +101,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Redis is both cache and broker; while it is unreachable the cache reads as empty (config/cache.py), and
+# these timeouts keep a hung Redis from holding a request for long.
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.FailSafeRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo"),
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
@@ -163,6 +167,8 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
+# Seconds to wait for the provider's API (connect and read); a hung provider must not hold a worker.
+ANYMAIL["REQUESTS_TIMEOUT"] = env.float("ANYMAIL_REQUESTS_TIMEOUT", default=10.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 
@@ -298,6 +304,8 @@ PORTAL_VERSION = env("PORTAL_VERSION", default="0.1.0")
 # --- Rate limits (django-ratelimit) -------------------------------------------------------------
 RATELIMIT_VIEW = "config.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# The counters live in Redis; while it is down, requests are let through rather than all refused.
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).

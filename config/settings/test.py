@@ -7,9 +7,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.FailSafeRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo-test"),
+        "OPTIONS": REDIS_CACHE_OPTIONS,  # noqa: F405
     }
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
