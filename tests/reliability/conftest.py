@@ -9,7 +9,7 @@ from tests.policies.factories import PolicyVersionFactory
 
 from .support import RedisServer
 
-PASSWORD = "reliable-horse-battery"
+from .flows import PASSWORD
 
 
 @pytest.fixture
