@@ -193,6 +193,8 @@ MY_PRIVACY_SECTIONS = [
 ]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
+# Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
+POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ from django.utils import timezone
 
 from tests.policies.factories import PolicyVersionFactory
 
-from .support import RedisServer
-
 from .flows import PASSWORD
+from .support import RedisServer
 
 
 @pytest.fixture

@@ -399,7 +399,12 @@ def record(scenario: str, *, done: str, **counts) -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     (VAR / f"{scenario}.json").write_text(
         json.dumps(
-            {"scenario": scenario, "done": done, "counts": counts, "at": time.strftime("%Y-%m-%d %H:%M:%S")},
+            {
+                "scenario": scenario,
+                "done": done,
+                "counts": counts,
+                "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            },
             ensure_ascii=False,
             indent=2,
         )
