@@ -96,7 +96,8 @@ def test_announcement_fanout_killed_midway_resumes_with_every_user_once(private_
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), count(DISTINCT user_id), count(*) FILTER (WHERE u.agreement_status <> 'active') "
+            "SELECT count(*), count(DISTINCT user_id), "
+            "count(*) FILTER (WHERE u.agreement_status <> 'active') "
             "FROM notifications_outboxemail o JOIN accounts_user u ON u.id = o.user_id WHERE o.template = %s",
             [ANNOUNCEMENT_TEMPLATE],
         )
@@ -158,7 +159,8 @@ def test_implicit_sweep_killed_midway_resumes_with_every_user_once(private_redis
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(DISTINCT user_id), "
-            "count(*) FILTER (WHERE method = 'explicit'), count(*) FILTER (WHERE u.agreement_status <> 'active') "
+            "count(*) FILTER (WHERE method = 'explicit'), "
+            "count(*) FILTER (WHERE u.agreement_status <> 'active') "
             "FROM acceptances_acceptance a JOIN accounts_user u ON u.id = a.user_id WHERE a.version_id = %s",
             [version.pk],
         )
