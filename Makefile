@@ -25,6 +25,13 @@ test: $(VENV)/.installed
 	@DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# Faults, load and hostile input, with the load at full length; prints each scenario's counts.
+reliability: $(VENV)/.installed
+	@bash scripts/test-services.sh
+	@rm -f var/reliability/*.json
+	@RELIABILITY_LOAD_SECONDS=$${RELIABILITY_LOAD_SECONDS:-60} $(PY) -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS); \
+	  status=$$?; $(PY) -m tests.reliability.report || status=1; exit $$status
+
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check --fix .
 	@$(PY) -m ruff format .
