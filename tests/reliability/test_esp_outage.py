@@ -38,7 +38,8 @@ from .support import (
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
-REQUESTS = int(os.environ.get("RELIABILITY_ESP_REQUESTS", "500"))
+# 500 in `make reliability`; fewer in `make test` to keep the suite short.
+REQUESTS = int(os.environ.get("RELIABILITY_ESP_REQUESTS", "150"))
 SIGNED_IN_SHARE = 0.4
 CONFIRM_LINK = re.compile(r"/privacy/withdraw/confirm/([^/\s\"<]+)/")
 
@@ -99,6 +100,7 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
     users = users_create(signed_in, prefix="esp-member-")
     fake_esp.mode = "error"
     fake_esp.delay = 1.0
+    fake_esp.server.handle_error = lambda request, address: None  # clients that timed out hang up
     env = app_env(
         database_url=database_url_of_tests(),
         redis_url=private_redis.url(),
@@ -112,10 +114,11 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
         jobs = [(i, users[i].email if i < signed_in else "") for i in range(REQUESTS)]
         jobs = jobs[::2] + jobs[1::2]  # visitors and members mixed
         with ThreadPoolExecutor(16) as pool:
-            first = list(pool.map(lambda job: file_request(web.url, job[0], tally, job[1]), jobs[:350]))
+            split = REQUESTS * 7 // 10
+            first = list(pool.map(lambda job: file_request(web.url, job[0], tally, job[1]), jobs[:split]))
             # The provider now hangs instead of failing fast: the worker's requests time out.
             fake_esp.mode = "timeout"
-            rest = list(pool.map(lambda job: file_request(web.url, job[0], tally, job[1]), jobs[350:]))
+            rest = list(pool.map(lambda job: file_request(web.url, job[0], tally, job[1]), jobs[split:]))
         outcomes = first + rest
 
         assert tally.server_errors == 0, tally.errors[:5]
@@ -139,7 +142,7 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
         total = OutboxEmail.objects.count()
         wait_until(
             lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            120,
+            300,
             "not every email was delivered after recovery",
             interval=0.5,
         )
@@ -170,7 +173,7 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
         total = OutboxEmail.objects.count()
         wait_until(
             lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            120,
+            300,
             "not every email was delivered",
             interval=0.5,
         )

@@ -154,7 +154,7 @@ def test_fifty_clients_and_a_staff_member_lose_nothing_and_duplicate_nothing(
         total = OutboxEmail.objects.count()
         wait_until(
             lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            120,
+            240,
             "the worker did not deliver every email",
             interval=0.5,
         )
