@@ -59,7 +59,10 @@ def world(client, django_user_model) -> World:
     staff_client = Client()
     staff_client.force_login(staff)
     _token, raw = service_token_create(name="catalogue")
-    return World(client, staff_client, staff, UserFactory(email="member@example.kz"), raw, version)
+    # The expected messages are checked in English (the source language).
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    member = UserFactory(email="member@example.kz", language="en")
+    return World(client, staff_client, staff, member, raw, version)
 
 
 def counts() -> dict[str, int]:
