@@ -93,18 +93,36 @@ def _time_passes() -> None:
     )
 
 
+def deliver_everything(env: dict, timeout: float = 300) -> int:
+    """Act as the beat: let the backoff run out and sweep, until every email is sent; return how many.
+
+    On a busy machine even the recovered provider may miss the short timeout now and then; such an email is
+    retried by the next sweep, as in production.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        total = OutboxEmail.objects.count()
+        if OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total:
+            return total
+        assert not OutboxEmail.objects.filter(status=OutboxEmail.Status.FAILED).exists()
+        _time_passes()
+        run_in_portal(env, "from apps.notifications.tasks import outbox_sweep\nprint(outbox_sweep())")
+        time.sleep(10)
+    raise AssertionError("not every email was delivered after recovery")
+
+
 def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_delivered_once(
     private_redis, fake_esp, policy_in_force
 ):
     signed_in = int(REQUESTS * SIGNED_IN_SHARE)
     users = users_create(signed_in, prefix="esp-member-")
     fake_esp.mode = "error"
-    fake_esp.delay = 1.0
+    fake_esp.delay = 2.0
     fake_esp.server.handle_error = lambda request, address: None  # clients that timed out hang up
     env = app_env(
         database_url=database_url_of_tests(),
         redis_url=private_redis.url(),
-        ANYMAIL_REQUESTS_TIMEOUT="0.2",
+        ANYMAIL_REQUESTS_TIMEOUT="0.5",
         **fake_esp.environ(),
     )
     web = AppServer(env).start()
@@ -125,8 +143,11 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
         assert all(ok for _email, ok in outcomes), [email for email, ok in outcomes if not ok][:5]
         assert WithdrawalRequest.objects.count() == REQUESTS
         assert fake_esp.received == []
+        # The worker tried during the outage: the provider refused some emails and timed out on others.
+        failed = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, attempts__gte=1)
+        wait_until(lambda: failed.filter(last_error__icontains="500").exists(), 60, "no attempt was refused")
         wait_until(
-            lambda: OutboxEmail.objects.filter(attempts__gte=1).exists(), 30, "the worker never tried to send"
+            lambda: failed.filter(last_error__icontains="timed out").exists(), 120, "no attempt timed out"
         )
         assert not OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).exists()
 
@@ -137,15 +158,7 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
             60,
             "emails stuck in sending",
         )
-        _time_passes()
-        run_in_portal(env, "from apps.notifications.tasks import outbox_sweep\nprint(outbox_sweep())")
-        total = OutboxEmail.objects.count()
-        wait_until(
-            lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            300,
-            "not every email was delivered after recovery",
-            interval=0.5,
-        )
+        total = deliver_everything(env)
 
         # The visitors confirm their address from the email they finally received.
         visitors = [email for email, _ok in outcomes if email.startswith("esp-visitor-")]
@@ -170,13 +183,7 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
 
         with ThreadPoolExecutor(16) as pool:
             assert all(pool.map(confirm, enumerate(links.items())))
-        total = OutboxEmail.objects.count()
-        wait_until(
-            lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            300,
-            "not every email was delivered",
-            interval=0.5,
-        )
+        total = deliver_everything(env)
         time.sleep(1)  # anything sent twice would arrive now
     finally:
         worker.stop()
