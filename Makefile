@@ -32,6 +32,14 @@ bench: $(VENV)/.installed
 	@bash scripts/test-services.sh
 	@$(PY) -m bench.run --size $(SIZE)
 
+# Faults, load and hostile input, with the load at full length; prints each scenario's counts.
+reliability: $(VENV)/.installed
+	@bash scripts/test-services.sh
+	@rm -f var/reliability/*.json
+	@RELIABILITY_LOAD_SECONDS=$${RELIABILITY_LOAD_SECONDS:-60} RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} \
+	  RELIABILITY_ESP_REQUESTS=$${RELIABILITY_ESP_REQUESTS:-500} $(PY) -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS); \
+	  status=$$?; $(PY) -m tests.reliability.report || status=1; exit $$status
+
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check --fix .
 	@$(PY) -m ruff format .

@@ -24,3 +24,5 @@ urlpatterns = [
     # ESP delivery reports, e.g. /anymail/postmark/tracking/ (basic auth: ANYMAIL_WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
 ]
+
+handler500 = "config.views.server_error"

@@ -1,8 +1,15 @@
+import sys
+
 from django.conf import settings
-from django.db import connection
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views import defaults
 from django.views.decorators.cache import never_cache
+
+# What a lost or refused database connection raises (psycopg's errors arrive wrapped in these).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def home(request):
@@ -39,3 +46,21 @@ def ratelimited(request, exception=None):
     response = render(request, "429.html", status=429)
     response["Retry-After"] = "60"
     return response
+
+
+def server_error(request):
+    """Answer an unhandled error; a database that cannot be reached gets a 503 asking to try again.
+
+    Each write is one transaction, so a request that failed for want of the database stored nothing of its
+    own. The page is rendered without the request, so it needs neither the session nor the database.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        body = render_to_string(
+            "503.html",
+            {"ORGANISATION_NAME": settings.ORGANISATION_NAME, "PRIVACY_MAILBOX": settings.PRIVACY_MAILBOX},
+        )
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "30"
+        return response
+    return defaults.server_error(request)

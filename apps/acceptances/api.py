@@ -83,9 +83,21 @@ def _http_error(request, exc: HttpError):
 # --- Schemas ------------------------------------------------------------------------------------
 
 
+def _visible(value: str | None) -> str | None:
+    """Refuse control characters (PostgreSQL cannot store NUL; none belongs in an email or a user agent)."""
+    if value and any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValueError(_("Control characters are not allowed."))
+    return value
+
+
 class UserRef(Schema):
     user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, description="The portal's user id.")
     email: str | None = Field(None, max_length=254, description="The user's email (case-insensitive).")
+
+    @field_validator("email")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        return _visible(value)
 
     @model_validator(mode="after")
     def _one_of(self):
@@ -135,6 +147,11 @@ class AcceptanceIn(UserRef):
     ip: IPv4Address | IPv6Address | None = Field(None, description="The client's IP address.")
     user_agent: str = Field("", max_length=500)
     text_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$", description="SHA-256 of the text shown.")
+
+    @field_validator("user_agent")
+    @classmethod
+    def _no_control_characters_in_user_agent(cls, value: str) -> str:
+        return _visible(value) or ""
 
 
 class AcceptanceCreatedOut(Schema):

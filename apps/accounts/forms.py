@@ -11,6 +11,17 @@ from phonenumber_field.formfields import PhoneNumberField
 from apps.acceptances.selectors import policy_current
 from apps.notifications.services import outbox_email_queue
 
+from .validators import validate_visible_text
+
+
+def full_name_clean(value: str) -> str:
+    """Return the name on one line with single spaces; refuse an empty or invisible-character name."""
+    name = " ".join(value.split())
+    if not name:
+        raise forms.ValidationError(_("Enter your full name."), code="required")
+    validate_visible_text(name)
+    return name
+
 
 class SignupForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
@@ -69,10 +80,7 @@ class SignupForm(forms.Form):
         return email
 
     def clean_full_name(self):
-        name = " ".join(self.cleaned_data["full_name"].split())
-        if not name:
-            raise forms.ValidationError(_("Enter your full name."), code="required")
-        return name
+        return full_name_clean(self.cleaned_data["full_name"])
 
     def clean(self):
         cleaned = super().clean()
@@ -99,6 +107,9 @@ class ProfileForm(forms.Form):
         error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])
 
 
 class EmailAuthenticationForm(AuthenticationForm):

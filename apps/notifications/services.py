@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, models, transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from .models import OutboxEmail
@@ -90,6 +91,11 @@ def outbox_schedule_delivery(*, email_ids: list[int]) -> None:
     transaction.on_commit(enqueue)
 
 
+def _render_plain(name: str, context: dict[str, Any]) -> str:
+    """Render a plain-text part (subject, text body) without HTML escaping: `<` stays `<`, not `&lt;`."""
+    return get_template(name).template.render(Context(context, autoescape=False))
+
+
 def _render(email: OutboxEmail) -> EmailMultiAlternatives:
     context = {
         **email.context,
@@ -98,8 +104,8 @@ def _render(email: OutboxEmail) -> EmailMultiAlternatives:
         "privacy_mailbox": settings.PRIVACY_MAILBOX,
     }
     with translation.override(email.language):
-        subject = render_to_string(f"emails/{email.template}.subject.txt", context).strip()
-        text = render_to_string(f"emails/{email.template}.txt", context)
+        subject = _render_plain(f"emails/{email.template}.subject.txt", context).strip()
+        text = _render_plain(f"emails/{email.template}.txt", context)
         html = render_to_string(f"emails/{email.template}.html", context)
     subject = " ".join(subject.splitlines())
     message = EmailMultiAlternatives(

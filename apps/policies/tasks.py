@@ -1,6 +1,7 @@
 """Thin task wrappers around the policy services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .models import PolicyVersion
@@ -11,7 +12,9 @@ def policy_announce(version_id: int) -> int:
     version = PolicyVersion.objects.filter(pk=version_id).first()
     if version is None:
         return 0
-    return services.policy_announcement_fanout(version=version)
+    return services.policy_announcement_fanout(
+        version=version, chunk_ids=settings.POLICY_ANNOUNCEMENT_CHUNK_SIZE
+    )
 
 
 @shared_task(name="policies.announce_resume", acks_late=True)

@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from apps.accounts.forms import full_name_clean
+
 from .models import Purpose, WithdrawalRequest
 
 TRAP_FIELD = "website"
@@ -73,10 +75,7 @@ class WithdrawalRequestForm(forms.Form):
             self.fields["phone"].initial = self.user.phone or None
 
     def clean_full_name(self):
-        name = " ".join(self.cleaned_data["full_name"].split())
-        if not name:
-            raise forms.ValidationError(_("Enter your full name."), code="required")
-        return name
+        return full_name_clean(self.cleaned_data["full_name"])
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()

@@ -102,12 +102,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Redis is both cache and broker; while it is unreachable the cache reads as empty (config/cache.py), and
+# these timeouts keep a hung Redis from holding a request for long.
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "config.cache.FailSafeRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo"),
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
@@ -127,7 +131,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "broker-control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A broker that does not answer is given up quickly; the outbox sweep sends what could not be queued.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -164,6 +169,8 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
+# Seconds to wait for the provider's API (connect and read); a hung provider must not hold a worker.
+ANYMAIL["REQUESTS_TIMEOUT"] = env.float("ANYMAIL_REQUESTS_TIMEOUT", default=10.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 
@@ -196,6 +203,8 @@ USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default
 # Each process keeps the version in force this many seconds before asking the cache again (0: every time).
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
+# Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
+POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -309,6 +318,8 @@ PORTAL_VERSION = env("PORTAL_VERSION", default="0.1.0")
 # --- Rate limits (django-ratelimit) -------------------------------------------------------------
 RATELIMIT_VIEW = "config.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# The counters live in Redis; while it is down, requests are let through rather than all refused.
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).

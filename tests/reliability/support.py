@@ -1,0 +1,411 @@
+"""Throwaway servers and clients for the fault and load scenarios.
+
+Every scenario runs the portal as it runs in production (gunicorn, a Celery worker, Redis, PostgreSQL) but
+on loopback ports of its own: a private Redis it may stop, a private PostgreSQL cluster it may restart. The
+shared services of the machine are never stopped, restarted or flushed.
+"""
+
+import contextlib
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from tests.support.worker import ROOT, WorkerProcess, _database_url
+
+VAR = ROOT / "var" / "reliability"
+CACHE_PREFIX = "reliability-scenario"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{message} (waited {timeout}s)")
+
+
+def database_url_of_tests() -> str:
+    return _database_url()
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, in memory only."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.dir = tempfile.mkdtemp(prefix="alilo-redis-")
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> "RedisServer":
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                self.dir,
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: port_open(self.port), 10, "redis-server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        wait_until(lambda: not port_open(self.port), 10, "redis-server did not stop")
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def _postgres_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster in a temporary directory, run as the `postgres` user when we are root."""
+
+    def __init__(self) -> None:
+        self.bin = _postgres_bin()
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="alilo-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "server.log"
+
+    def _as_owner(self, command: list[str]) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *command]
+        return command
+
+    def _run(self, command: list[str]) -> None:
+        subprocess.run(self._as_owner(command), check=True, capture_output=True, timeout=120)
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def init(self) -> "PostgresCluster":
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+        return self
+
+    def _options(self) -> str:
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        )
+
+    def start(self) -> None:
+        self._run(
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                self._options(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"])
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop(mode="immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- The portal's processes -----------------------------------------------------------------------
+
+
+def app_env(*, database_url: str, redis_url: str, site_url: str = "", **extra: str) -> dict[str, str]:
+    """Environment of a portal process (web or worker) pointed at the given services."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANYMAIL_", "PYTEST_", "DJANGO_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CACHE_KEY_PREFIX": CACHE_PREFIX,
+            "SITE_URL": site_url or settings.SITE_URL,
+            # One proxy in front, as in compose.yaml: each client is known by its X-Forwarded-For address.
+            "TRUSTED_PROXIES": "1",
+            "LOG_LEVEL": "WARNING",
+            "AXES_ENABLED": "false",
+        }
+    )
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+class AppServer:
+    """gunicorn serving config.wsgi on a free loopback port, with threads."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 8, name: str = "web") -> None:
+        self.port = free_port()
+        self.env = {**env, "SITE_URL": env.get("SITE_URL") or f"http://127.0.0.1:{self.port}"}
+        self.workers, self.threads = workers, threads
+        self.log_path = VAR / f"{name}-{os.getpid()}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "AppServer":
+        VAR.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--max-requests",
+                "0",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                return httpx.get(f"{self.url}/privacy_policy/", timeout=5).status_code < 500
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, 60, "gunicorn did not start", interval=0.3)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if hasattr(self, "log"):
+            self.log.close()
+
+
+def start_worker(env: dict[str, str], *, name: str, concurrency: int = 1) -> WorkerProcess:
+    worker = WorkerProcess(env, concurrency)
+    worker.log_path = VAR / f"worker-{name}-{os.getpid()}.log"
+    return worker.start()
+
+
+def run_in_portal(env: dict[str, str], code: str, timeout: float = 120) -> str:
+    """Run Python in a fresh portal process (settings from `env`), e.g. a beat task by hand; return stdout."""
+    script = "import django\ndjango.setup()\n" + code
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"portal process failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+# --- Clients --------------------------------------------------------------------------------------
+
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class WebClient:
+    """One visitor: a cookie jar, an address of its own (X-Forwarded-For) and a CSRF token."""
+
+    def __init__(self, base_url: str, ip: str, timeout: float = 30) -> None:
+        self.http = httpx.Client(
+            base_url=base_url,
+            headers={"X-Forwarded-For": ip, "User-Agent": "reliability-client"},
+            timeout=timeout,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def csrf(self, path: str = "/privacy/withdraw/") -> str:
+        token = self.http.cookies.get("csrftoken")
+        if not token:
+            self.http.get(path)
+            token = self.http.cookies.get("csrftoken")
+        return token or ""
+
+    def post(self, path: str, data: dict, **kwargs) -> httpx.Response:
+        return self.http.post(path, data={**data, "csrfmiddlewaretoken": self.csrf()}, **kwargs)
+
+    def login(self, email: str, password: str) -> httpx.Response:
+        self.csrf("/accounts/login/")
+        return self.post("/accounts/login/", {"username": email, "password": password})
+
+
+def client_ip(index: int) -> str:
+    return f"10.{(index >> 16) & 255}.{(index >> 8) & 255}.{index & 255}"
+
+
+class Tally:
+    """Thread-safe counts of what the clients saw."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.statuses: Counter = Counter()
+        self.errors: list[str] = []
+        self.latencies: list[float] = []
+
+    def add(self, label: str, response: httpx.Response | None, started: float, error: str = "") -> None:
+        with self.lock:
+            self.latencies.append(time.monotonic() - started)
+            if response is None:
+                self.statuses[f"{label}:error"] += 1
+                self.errors.append(f"{label}: {error}")
+            else:
+                self.statuses[f"{label}:{response.status_code}"] += 1
+                if response.status_code >= 500:
+                    self.errors.append(f"{label}: {response.status_code} {response.text[:300]}")
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for key, n in self.statuses.items() if key.rsplit(":", 1)[1].startswith("5"))
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+
+# --- Delivered mail -------------------------------------------------------------------------------
+
+
+def message_outbox_id(message: dict) -> int | None:
+    """Return the outbox row id from the Message-ID header the outbox sets on every email."""
+    for header in message.get("Headers") or []:
+        if header.get("Name", "").lower() == "message-id":
+            match = re.match(r"<outbox-(\d+)@", header.get("Value", ""))
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def delivery_counts(received: list[dict]) -> Counter:
+    """How many times the fake provider accepted each outbox row."""
+    return Counter(message_outbox_id(message) for message in received)
+
+
+# --- The report -----------------------------------------------------------------------------------
+
+
+def record(scenario: str, *, done: str, **counts) -> None:
+    """Keep a scenario's counts for `make reliability`'s table (python -m tests.reliability.report)."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    (VAR / f"{scenario}.json").write_text(
+        json.dumps(
+            {
+                "scenario": scenario,
+                "done": done,
+                "counts": counts,
+                "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
