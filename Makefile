@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
-	@$(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(PY) -m pytest -q --create-db $(PYTEST_ARGS)
 	@# The benchmarks must keep working: a short pass that fails only when a scenario breaks, not on a ratio.
 	@$(PY) -m bench.run --size small
 

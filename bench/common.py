@@ -90,9 +90,9 @@ def _ensure_database(db: dict) -> None:
     if db.get("PASSWORD"):
         conninfo["password"] = db["PASSWORD"]
     with psycopg.connect(**conninfo) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+        # A scratch database, made anew each run so that no earlier schema or data can skew a figure.
+        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
 def database_url() -> str:
