@@ -10,6 +10,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from apps.acceptances.services import acceptance_record_signup
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
 
@@ -19,9 +20,22 @@ class EmailTaken(Exception):
 
 
 def user_signup(
-    *, email: str, password: str, full_name: str, phone: Any = "", language: str, ip: str | None = None
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: Any = "",
+    language: str,
+    ip: str | None = None,
+    policy_version: int | None = None,
+    policy_language: str = "",
+    user_agent: str = "",
 ):
-    """Create an account; raise EmailTaken if the address (case-insensitive) is in use."""
+    """Create an account and, when a policy version was shown and accepted, its sign-up acceptance.
+
+    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. Raises
+    EmailTaken if the address (case-insensitive) is in use.
+    """
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
     try:
@@ -31,6 +45,14 @@ def user_signup(
             user.full_clean(exclude=["password"])
             user.save()
             audit_event_record(actor=user, action="account.signup", target=user, ip=ip)
+            if policy_version is not None:
+                acceptance_record_signup(
+                    user=user,
+                    version_number=policy_version,
+                    language=policy_language or language,
+                    ip=ip,
+                    user_agent=user_agent,
+                )
     except IntegrityError as exc:
         raise EmailTaken(email) from exc
     return user

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -21,7 +20,7 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_ratelimit.decorators import ratelimit
 
-from apps.acceptances.services import VersionNotCurrent, acceptance_record_signup
+from apps.acceptances.services import VersionNotCurrent
 from apps.audit.services import client_ip
 
 from . import services
@@ -58,23 +57,17 @@ def signup(request):
         data = form.cleaned_data
         ip = client_ip(request)
         try:
-            with transaction.atomic():
-                user = services.user_signup(
-                    email=data["email"],
-                    password=data["password1"],
-                    full_name=data["full_name"],
-                    phone=data["phone"],
-                    language=data["language"],
-                    ip=ip,
-                )
-                if form.policy is not None:
-                    acceptance_record_signup(
-                        user=user,
-                        version_number=data["policy_version"],
-                        language=get_language(),
-                        ip=ip,
-                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                    )
+            user = services.user_signup(
+                email=data["email"],
+                password=data["password1"],
+                full_name=data["full_name"],
+                phone=data["phone"],
+                language=data["language"],
+                ip=ip,
+                policy_version=data["policy_version"] if form.policy is not None else None,
+                policy_language=get_language(),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
         except services.EmailTaken:
             form.add_error("email", _("An account with this email already exists."))
         except VersionNotCurrent:
