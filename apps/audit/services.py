@@ -17,13 +17,39 @@ def audit_event_record(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append an audit event; call it inside the transaction of the change it records."""
+    event = audit_event_build(
+        actor=actor,
+        action=action,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label,
+        details=details,
+        ip=ip,
+    )
+    event.save()
+    return event
+
+
+def audit_event_build(
+    *,
+    actor: Any = None,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    details: dict | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Return an unsaved audit event; audit_events_record appends several in one statement."""
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
         target_label = target_label or str(target)[:200]
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor,
         action=action,
         target_type=target_type,
@@ -32,6 +58,11 @@ def audit_event_record(
         details=details or {},
         ip=ip or None,
     )
+
+
+def audit_events_record(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append these audit events in one statement, inside the transaction of the change they record."""
+    return AuditEvent.objects.bulk_create(events)
 
 
 def client_ip(request) -> str | None:

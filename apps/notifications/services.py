@@ -11,6 +11,8 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
+from config.db import Rows, rows_insert
+
 from .models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -29,14 +31,35 @@ def outbox_email_queue(
     dedup_key: str,
     reply_to: str = "",
     user: Any = None,
-    deliver: bool = True,
 ) -> OutboxEmail | None:
     """Write one email to the outbox (idempotent by dedup_key) and deliver it after commit.
 
-    Returns the new row, or None when a row with this key exists already. `deliver=False`: the caller
-    schedules the delivery itself (`outbox_schedule_delivery`), e.g. of several rows in one task.
+    Returns the new row, or None when a row with this key exists already.
     """
-    email = OutboxEmail(
+    email = outbox_email_build(
+        to=to,
+        template=template,
+        context=context,
+        language=language,
+        dedup_key=dedup_key,
+        reply_to=reply_to,
+        user=user,
+    )
+    return email if outbox_emails_queue(emails=[email]) else None
+
+
+def outbox_email_build(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    language: str,
+    dedup_key: str,
+    reply_to: str = "",
+    user: Any = None,
+) -> OutboxEmail:
+    """Return an unsaved outbox row; outbox_emails_queue writes several in one statement."""
+    return OutboxEmail(
         dedup_key=dedup_key,
         to=to,
         template=template,
@@ -45,33 +68,28 @@ def outbox_email_queue(
         reply_to=reply_to,
         user=user if getattr(user, "pk", None) else None,
     )
-    if not _insert_unless_duplicate(email):
-        return None
-    if deliver:
-        outbox_schedule_delivery(email_ids=[email.pk])
-    return email
 
 
-def _insert_unless_duplicate(email: OutboxEmail) -> bool:
-    """Insert the row in one statement unless its dedup_key exists; True (and its pk set) when inserted."""
-    fields = [field for field in OutboxEmail._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(email, add=True), connection) for field in fields]
-    qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(OutboxEmail._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({qn(OutboxEmail._meta.get_field('dedup_key').column)}) DO NOTHING "
-        f"RETURNING {qn(OutboxEmail._meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    email.pk = row[0]
-    email._state.adding = False
-    email._state.db = connection.alias
-    return True
+def outbox_emails_queue(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
+    """Write these rows to the outbox in one statement and deliver them after commit, in one task.
+
+    A row whose dedup_key exists already is skipped; returns the rows written (their pk set).
+    """
+    rows_insert(outbox_rows(emails))
+    return outbox_emails_schedule(emails=emails)
+
+
+def outbox_rows(emails: list[OutboxEmail]) -> Rows:
+    """Return the rows for `rows_insert`, which writes them with other rows of the same change; a row whose
+    dedup_key exists already is skipped. Then call outbox_emails_schedule."""
+    return Rows(emails, skip_duplicate="dedup_key")
+
+
+def outbox_emails_schedule(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
+    """Deliver after commit, in one task, those of these rows that were written; return them."""
+    written = [email for email in emails if email.pk is not None]
+    outbox_schedule_delivery(email_ids=[email.pk for email in written])
+    return written
 
 
 def outbox_schedule_delivery(*, email_ids: list[int]) -> None:

@@ -15,9 +15,16 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
-from apps.audit.services import audit_event_record
+from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_queue, outbox_schedule_delivery
+from apps.notifications.services import (
+    outbox_email_build,
+    outbox_email_queue,
+    outbox_emails_queue,
+    outbox_emails_schedule,
+    outbox_rows,
+)
+from config.db import Rows, rows_insert
 
 from . import selectors, tokens, working_days
 from .models import Purpose, ReferenceCounter, ThirdParty, TimelineEntry, WithdrawalRequest
@@ -69,12 +76,21 @@ def _timeline(
         kind=kind,
         visible_to_requester=visible,
         text=text,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=_actor(actor),
     )
 
 
+def _actor(actor: Any) -> Any:
+    """Return the signed-in user who acted, or None for the system or a visitor."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def _audit(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=None, **details) -> None:
-    audit_event_record(
+    audit_events_record([_audit_event(withdrawal, action=action, actor=actor, ip=ip, **details)])
+
+
+def _audit_event(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=None, **details):
+    return audit_event_build(
         actor=actor,
         action=f"withdrawal.{action}",
         target=withdrawal,
@@ -83,21 +99,27 @@ def _audit(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=
     )
 
 
-def _reference_next(*, year: int) -> str:
-    """Return the next reference of the year, WR-<year>-<6 digits>.
+def _reference_next(*, year: int, unless_submitted: uuid.UUID | None = None) -> str | None:
+    """Return the next reference of the year, WR-<year>-<6 digits>; None, taking no number, when a request
+    with the submission token `unless_submitted` exists already.
 
     One statement creates the year's counter or moves it on; its row stays locked until the transaction
-    ends, so two requests never get the same number.
+    ends, so two requests never get the same number. Outside a transaction the lock lasts that statement
+    only: a number taken by a registration that then fails is skipped, never given twice.
     """
     table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    requests = connection.ops.quote_name(WithdrawalRequest._meta.db_table)
+    token = WithdrawalRequest._meta.get_field("submission_token")
+    token_column = connection.ops.quote_name(token.column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (year, last) VALUES (%s, 1) "  # noqa: S608 - the table name is ours
+            f"INSERT INTO {table} (year, last) SELECT %s, 1 "  # noqa: S608 - the table names are ours
+            f"WHERE NOT EXISTS (SELECT 1 FROM {requests} WHERE {token_column} = %s) "
             f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [year],
+            [year, token.get_db_prep_value(unless_submitted, connection)],
         )
-        (number,) = cursor.fetchone()
-    return f"WR-{year}-{number:06d}"
+        row = cursor.fetchone()
+    return None if row is None else f"WR-{year}-{row[0]:06d}"
 
 
 def _day(value: date, language: str) -> str:
@@ -139,11 +161,13 @@ def _facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
         }
 
 
-def _email_requester(
-    withdrawal: WithdrawalRequest, *, template: str, key: str, deliver: bool = True, **extra
-) -> OutboxEmail | None:
+def _email_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra) -> None:
+    outbox_emails_queue(emails=[_email_to_requester(withdrawal, template=template, key=key, **extra)])
+
+
+def _email_to_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra) -> OutboxEmail:
     language = withdrawal.language
-    return outbox_email_queue(
+    return outbox_email_build(
         to=withdrawal.email,
         template=template,
         language=language,
@@ -154,7 +178,6 @@ def _email_requester(
         },
         dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}{key}",
         user=withdrawal.requester,
-        deliver=deliver,
     )
 
 
@@ -217,9 +240,6 @@ def withdrawal_request_submit(
     A signed-in requester is verified at once; a visitor gets a confirm-your-email link. The same
     submission token twice returns the first request and changes nothing.
     """
-    existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
-    if existing is not None:
-        return existing, False
     if not getattr(requester, "is_authenticated", False):
         requester = None
     if scope == WithdrawalRequest.Scope.ALL:
@@ -245,46 +265,58 @@ def withdrawal_request_submit(
     # depends on the input is checked here, so a caller without the form gets a readable error.
     withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
     _scope_check(withdrawal)
+    # Signed in: the account proves the address, so the request is registered as it is stored. Its number
+    # is taken before the transaction, so that concurrent submissions do not wait for each other on the
+    # year's counter; a form sent twice takes no second number.
+    if requester is not None and not _registration_stamp(withdrawal, unless_submitted=submission_token):
+        existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
+        if existing is not None:
+            return existing, False
+        _registration_stamp(withdrawal)
     try:
         with transaction.atomic():
-            if requester is not None:
-                # Signed in: the account proves the address, so the request is registered as it is stored.
-                _registration_stamp(withdrawal)
             withdrawal.save()
             kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
-            TimelineEntry.objects.bulk_create(
-                [
-                    TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
-                    for kind in kinds
-                ]
-            )
-            _audit(
-                withdrawal,
-                action="submit",
-                actor=requester,
-                ip=ip,
-                scope=scope,
-                purposes=purposes,
-                status=Status.UNVERIFIED,
-            )
+            timeline = [
+                TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
+                for kind in kinds
+            ]
+            events = [
+                _audit_event(
+                    withdrawal,
+                    action="submit",
+                    actor=requester,
+                    ip=ip,
+                    scope=scope,
+                    purposes=purposes,
+                    status=Status.UNVERIFIED,
+                )
+            ]
             if requester is not None:
                 due_at = withdrawal.due_at.isoformat()
-                _audit(withdrawal, action="verify", actor=requester, ip=ip, due_at=due_at)
-                _registration_emails(withdrawal)
+                verify = _audit_event(withdrawal, action="verify", actor=requester, ip=ip, due_at=due_at)
+                events.append(verify)
+                emails = _registration_emails(withdrawal)
             else:
-                outbox_email_queue(
-                    to=withdrawal.email,
-                    template="withdrawal_confirm",
-                    language=withdrawal.language,
-                    context={
-                        "full_name": withdrawal.full_name,
-                        "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
-                        "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
-                    },
-                    dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}confirm",
-                )
+                emails = [
+                    outbox_email_build(
+                        to=withdrawal.email,
+                        template="withdrawal_confirm",
+                        language=withdrawal.language,
+                        context={
+                            "full_name": withdrawal.full_name,
+                            "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
+                            "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+                        },
+                        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}confirm",
+                    )
+                ]
+            # One statement for the rest of the change: timeline, audit and outbox rows.
+            rows_insert(Rows(timeline), Rows(events), outbox_rows(emails))
+            outbox_emails_schedule(emails=emails)
     except IntegrityError:
-        # The same form arrived twice at once; the other copy won.
+        # The same form arrived twice at once (a double click): the first copy stands, and the unique
+        # submission token refuses the second.
         existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
         if existing is None:
             raise
@@ -307,19 +339,27 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         return _verify(withdrawal, ip=ip)
 
 
-def _registration_stamp(withdrawal: WithdrawalRequest) -> None:
-    """Give the request its reference and due date: it is registered from now."""
+def _registration_stamp(withdrawal: WithdrawalRequest, *, unless_submitted: uuid.UUID | None = None) -> bool:
+    """Give the request its reference and due date: it is registered from now.
+
+    With `unless_submitted`, return False and change nothing when a request with that submission token
+    exists already.
+    """
     now = timezone.now()
-    withdrawal.reference = _reference_next(year=working_days.local_date(now).year)
+    reference = _reference_next(year=working_days.local_date(now).year, unless_submitted=unless_submitted)
+    if reference is None:
+        return False
+    withdrawal.reference = reference
     withdrawal.verified_at = now
     withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
     withdrawal.status = Status.SUBMITTED
+    return True
 
 
-def _registration_emails(withdrawal: WithdrawalRequest) -> None:
-    """The written application to the privacy mailbox and the receipt to the requester, in one task."""
+def _registration_emails(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
+    """Return the written application to the privacy mailbox and the receipt to the requester (unsaved)."""
     mailbox_language = settings.PRIVACY_MAILBOX_LANGUAGE
-    application = outbox_email_queue(
+    application = outbox_email_build(
         to=settings.PRIVACY_MAILBOX,
         template="withdrawal_application",
         language=mailbox_language,
@@ -329,10 +369,9 @@ def _registration_emails(withdrawal: WithdrawalRequest) -> None:
         },
         dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}application",
         reply_to=withdrawal.email,
-        deliver=False,
     )
-    receipt = _email_requester(withdrawal, template="withdrawal_received", key="received", deliver=False)
-    outbox_schedule_delivery(email_ids=[email.pk for email in (application, receipt) if email is not None])
+    receipt = _email_to_requester(withdrawal, template="withdrawal_received", key="received")
+    return [application, receipt]
 
 
 def _verify(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> WithdrawalRequest:
@@ -345,9 +384,13 @@ def _verify(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> Wit
         # The visitor proved they hold this address; the account with it is theirs.
         locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
     locked.save()
-    _timeline(locked, kind=Kind.VERIFIED, visible=True, actor=actor)
-    _audit(locked, action="verify", actor=actor, ip=ip, due_at=locked.due_at.isoformat())
-    _registration_emails(locked)
+    timeline = TimelineEntry(
+        request=locked, kind=Kind.VERIFIED, visible_to_requester=True, actor=_actor(actor)
+    )
+    event = _audit_event(locked, action="verify", actor=actor, ip=ip, due_at=locked.due_at.isoformat())
+    emails = _registration_emails(locked)
+    rows_insert(Rows([timeline]), Rows([event]), outbox_rows(emails))
+    outbox_emails_schedule(emails=emails)
     return _refresh(withdrawal, locked)
 
 
