@@ -1,6 +1,7 @@
 """Every change to a withdrawal request: a timeline entry and an audit row in the same transaction, and
 emails through the outbox (delivered after commit)."""
 
+import contextlib
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from . import selectors, tokens, working_days
 from .models import Purpose, ReferenceCounter, ThirdParty, TimelineEntry, WithdrawalRequest
 
 Status = WithdrawalRequest.Status
+LANGUAGE_NAMES = dict(settings.LANGUAGES)
 Kind = TimelineEntry.Kind
 
 
@@ -99,27 +101,37 @@ def _audit_event(withdrawal: WithdrawalRequest, *, action: str, actor: Any = Non
     )
 
 
-def _reference_next(*, year: int, unless_submitted: uuid.UUID | None = None) -> str | None:
-    """Return the next reference of the year, WR-<year>-<6 digits>; None, taking no number, when a request
-    with the submission token `unless_submitted` exists already.
+def _reference_next(
+    *, year: int, unless_submitted: uuid.UUID | None = None, reserve_id: bool = False
+) -> tuple[str, int | None] | None:
+    """Return the next reference of the year, WR-<year>-<6 digits>, and with `reserve_id` on PostgreSQL an
+    id for the new request from its sequence (None elsewhere). Return None, taking no number, when a
+    request with the submission token `unless_submitted` exists already.
 
     One statement creates the year's counter or moves it on; its row stays locked until the transaction
     ends, so two requests never get the same number. Outside a transaction the lock lasts that statement
     only: a number taken by a registration that then fails is skipped, never given twice.
     """
-    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
-    requests = connection.ops.quote_name(WithdrawalRequest._meta.db_table)
+    qn = connection.ops.quote_name
+    table = qn(ReferenceCounter._meta.db_table)
     token = WithdrawalRequest._meta.get_field("submission_token")
-    token_column = connection.ops.quote_name(token.column)
+    params = [year, token.get_db_prep_value(unless_submitted, connection)]
+    returning = "last"
+    if reserve_id and connection.vendor == "postgresql":
+        returning += ", nextval(pg_get_serial_sequence(%s, %s))"
+        params += [WithdrawalRequest._meta.db_table, WithdrawalRequest._meta.pk.column]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (year, last) SELECT %s, 1 "  # noqa: S608 - the table names are ours
-            f"WHERE NOT EXISTS (SELECT 1 FROM {requests} WHERE {token_column} = %s) "
-            f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [year, token.get_db_prep_value(unless_submitted, connection)],
+            f"INSERT INTO {table} (year, last) SELECT %s, 1 "  # noqa: S608 - the names are ours
+            f"WHERE NOT EXISTS (SELECT 1 FROM {qn(WithdrawalRequest._meta.db_table)} "
+            f"WHERE {qn(token.column)} = %s) "
+            f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING {returning}",
+            params,
         )
         row = cursor.fetchone()
-    return None if row is None else f"WR-{year}-{row[0]:06d}"
+    if row is None:
+        return None
+    return f"WR-{year}-{row[0]:06d}", row[1] if len(row) > 1 else None
 
 
 def _day(value: date, language: str) -> str:
@@ -127,11 +139,9 @@ def _day(value: date, language: str) -> str:
         return date_format(value, "DATE_FORMAT")
 
 
-def _moment(value: datetime | None, language: str) -> str:
-    if value is None:
-        return ""
-    with translation.override(language):
-        return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+def _moment(value: datetime | None) -> str:
+    """Return `value` as local date and time in the active language."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
 
 
 def _facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
@@ -144,15 +154,15 @@ def _facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "email": withdrawal.email,
             "phone": str(withdrawal.phone or ""),
             "scope": withdrawal.scope,
-            "scope_label": str(withdrawal.get_scope_display()),
+            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label),
             "purposes": withdrawal.purpose_labels(),
             "reason": withdrawal.reason,
             "acknowledgement": withdrawal.acknowledgement,
-            "request_language": str(withdrawal.get_language_display()),
-            "status_label": str(withdrawal.get_status_display()),
-            "submitted_at": _moment(withdrawal.created_at, language),
-            "verified_at": _moment(withdrawal.verified_at, language),
-            "due_date": _day(last_day, language) if last_day else "",
+            "request_language": str(LANGUAGE_NAMES.get(withdrawal.language, withdrawal.language)),
+            "status_label": str(Status(withdrawal.status).label),
+            "submitted_at": _moment(withdrawal.created_at),
+            "verified_at": _moment(withdrawal.verified_at),
+            "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
             "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
             "account_email": withdrawal.requester.email if withdrawal.requester_id else "",
             "account_id": withdrawal.requester_id or "",
@@ -165,14 +175,16 @@ def _email_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, 
     outbox_emails_queue(emails=[_email_to_requester(withdrawal, template=template, key=key, **extra)])
 
 
-def _email_to_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra) -> OutboxEmail:
+def _email_to_requester(
+    withdrawal: WithdrawalRequest, *, template: str, key: str, facts: dict | None = None, **extra
+) -> OutboxEmail:
     language = withdrawal.language
     return outbox_email_build(
         to=withdrawal.email,
         template=template,
         language=language,
         context={
-            **_facts(withdrawal, language),
+            **(facts or _facts(withdrawal, language)),
             "status_path": selectors.withdrawal_status_path(withdrawal),
             **extra,
         },
@@ -268,14 +280,20 @@ def withdrawal_request_submit(
     # Signed in: the account proves the address, so the request is registered as it is stored. Its number
     # is taken before the transaction, so that concurrent submissions do not wait for each other on the
     # year's counter; a form sent twice takes no second number.
-    if requester is not None and not _registration_stamp(withdrawal, unless_submitted=submission_token):
+    if requester is not None and not _registration_stamp(
+        withdrawal, unless_submitted=submission_token, reserve_id=True
+    ):
         existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
         if existing is not None:
             return existing, False
-        _registration_stamp(withdrawal)
+        _registration_stamp(withdrawal, reserve_id=True)
+    # With its id taken (PostgreSQL), the request and every row of its registration are written by one
+    # statement, atomic by itself; otherwise the request is saved first, in a transaction with the rest.
+    together = withdrawal.pk is not None
     try:
-        with transaction.atomic():
-            withdrawal.save()
+        with contextlib.nullcontext() if together else transaction.atomic():
+            if not together:
+                withdrawal.save()
             kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
             timeline = [
                 TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
@@ -311,8 +329,8 @@ def withdrawal_request_submit(
                         dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}confirm",
                     )
                 ]
-            # One statement for the rest of the change: timeline, audit and outbox rows.
-            rows_insert(Rows(timeline), Rows(events), outbox_rows(emails))
+            requests = [Rows([withdrawal])] if together else []
+            rows_insert(*requests, Rows(timeline), Rows(events), outbox_rows(emails))
             outbox_emails_schedule(emails=emails)
     except IntegrityError:
         # The same form arrived twice at once (a double click): the first copy stands, and the unique
@@ -339,17 +357,23 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         return _verify(withdrawal, ip=ip)
 
 
-def _registration_stamp(withdrawal: WithdrawalRequest, *, unless_submitted: uuid.UUID | None = None) -> bool:
+def _registration_stamp(
+    withdrawal: WithdrawalRequest, *, unless_submitted: uuid.UUID | None = None, reserve_id: bool = False
+) -> bool:
     """Give the request its reference and due date: it is registered from now.
 
     With `unless_submitted`, return False and change nothing when a request with that submission token
-    exists already.
+    exists already. With `reserve_id`, a new request gets its id now where the database can hand one out.
     """
     now = timezone.now()
-    reference = _reference_next(year=working_days.local_date(now).year, unless_submitted=unless_submitted)
-    if reference is None:
+    year = working_days.local_date(now).year
+    taken = _reference_next(year=year, unless_submitted=unless_submitted, reserve_id=reserve_id)
+    if taken is None:
         return False
-    withdrawal.reference = reference
+    withdrawal.reference, reserved_id = taken
+    if reserved_id is not None:
+        withdrawal.pk = reserved_id
+        withdrawal.created_at = now
     withdrawal.verified_at = now
     withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
     withdrawal.status = Status.SUBMITTED
@@ -359,18 +383,18 @@ def _registration_stamp(withdrawal: WithdrawalRequest, *, unless_submitted: uuid
 def _registration_emails(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
     """Return the written application to the privacy mailbox and the receipt to the requester (unsaved)."""
     mailbox_language = settings.PRIVACY_MAILBOX_LANGUAGE
+    facts = _facts(withdrawal, mailbox_language)
     application = outbox_email_build(
         to=settings.PRIVACY_MAILBOX,
         template="withdrawal_application",
         language=mailbox_language,
-        context={
-            **_facts(withdrawal, mailbox_language),
-            "admin_path": selectors.withdrawal_admin_path(withdrawal),
-        },
+        context={**facts, "admin_path": selectors.withdrawal_admin_path(withdrawal)},
         dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}application",
         reply_to=withdrawal.email,
     )
-    receipt = _email_to_requester(withdrawal, template="withdrawal_received", key="received")
+    if withdrawal.language != mailbox_language:
+        facts = None
+    receipt = _email_to_requester(withdrawal, template="withdrawal_received", key="received", facts=facts)
     return [application, receipt]
 
 

@@ -28,6 +28,7 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(COMPANY_TZ).date()
 
 
+@lru_cache(maxsize=4096)
 def working_day_after(day: date, count: int) -> date:
     """Return the `count`-th working day after `day` (`day` itself is never counted)."""
     if count < 1:

@@ -133,6 +133,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # A broker that does not answer is given up quickly; the outbox sweep sends what could not be queued.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+
+
+def broker_transport(url: str) -> str | None:
+    """Return the transport for a broker URL: for Redis, kombu's with one Redis client per channel."""
+    return "config.broker:Transport" if url.startswith(("redis://", "rediss://")) else None
+
+
+CELERY_BROKER_TRANSPORT = broker_transport(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.notifications.models import OutboxEmail
@@ -437,3 +438,32 @@ def test_due_digest_lists_overdue_and_nearly_due_and_skips_empty_days():
     assert [row["reference"] for row in digest.context["due_soon"]] == [soon.reference]
     listed = {row["reference"] for row in digest.context["overdue"] + digest.context["due_soon"]}
     assert paused.reference not in listed and later.reference not in listed
+
+
+def test_signed_in_request_is_registered_in_two_statements_sharing_one_moment():
+    user = UserFactory()
+    with CaptureQueriesContext(connection) as queries:
+        withdrawal = submit(requester=user)
+    writes = [query["sql"] for query in queries.captured_queries if not query["sql"].startswith("SELECT")]
+    # The year's counter (which also hands out the request's id), then the request with its timeline,
+    # audit events and emails in one statement.
+    assert len(writes) == 2, writes
+    stored = WithdrawalRequest.objects.get(pk=withdrawal.pk)
+    assert stored.created_at == stored.verified_at == withdrawal.verified_at
+    assert kinds(stored) == ["submitted", "verified"]
+    assert actions(stored) == ["withdrawal.submit", "withdrawal.verify"]
+    received = OutboxEmail.objects.get(template="withdrawal_received")
+    assert received.dedup_key == f"withdrawal:{stored.pk}:received"
+    assert received.context["reference"] == stored.reference
+
+
+def test_a_form_sent_twice_while_signed_in_takes_no_second_number():
+    user = UserFactory()
+    token = uuid.uuid4()
+    first = submit(requester=user, submission_token=token)
+    again = submit(requester=user, submission_token=token, full_name="Someone Else")
+    following = submit(requester=user)
+    assert again.pk == first.pk and again.full_name == first.full_name
+    number = int(first.reference.rsplit("-", 1)[1])
+    assert following.reference == f"{first.reference.rsplit('-', 1)[0]}-{number + 1:06d}"
+    assert OutboxEmail.objects.filter(template="withdrawal_received").count() == 2
