@@ -288,10 +288,12 @@ def withdrawal_request_submit(
             return existing, False
         _registration_stamp(withdrawal, reserve_id=True)
     # With its id taken (PostgreSQL), the request and every row of its registration are written by one
-    # statement, atomic by itself; otherwise the request is saved first, in a transaction with the rest.
+    # statement, atomic by itself (a savepoint only inside a caller's transaction); otherwise the request
+    # is saved first, in a transaction with the rest.
     together = withdrawal.pk is not None
+    alone = together and not connection.in_atomic_block
     try:
-        with contextlib.nullcontext() if together else transaction.atomic():
+        with contextlib.nullcontext() if alone else transaction.atomic():
             if not together:
                 withdrawal.save()
             kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
