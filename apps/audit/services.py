@@ -5,28 +5,10 @@ from django.db import models
 from .models import AuditEvent
 
 
-def audit_event_record(
-    *,
-    actor: Any = None,
-    action: str,
-    target: models.Model | None = None,
-    target_type: str = "",
-    target_id: str = "",
-    target_label: str = "",
-    details: dict | None = None,
-    ip: str | None = None,
-) -> AuditEvent:
-    """Append an audit event; call it inside the transaction of the change it records."""
-    event = audit_event_build(
-        actor=actor,
-        action=action,
-        target=target,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=target_label,
-        details=details,
-        ip=ip,
-    )
+def audit_event_record(**fields: Any) -> AuditEvent:
+    """Append an audit event (the fields of audit_event_build); call it inside the transaction of the change
+    it records."""
+    event = audit_event_build(**fields)
     event.save()
     return event
 

@@ -22,29 +22,10 @@ class DeliveryFailed(Exception):
     """The provider refused or could not be reached; the row stays pending for a later attempt."""
 
 
-def outbox_email_queue(
-    *,
-    to: str,
-    template: str,
-    context: dict[str, Any],
-    language: str,
-    dedup_key: str,
-    reply_to: str = "",
-    user: Any = None,
-) -> OutboxEmail | None:
-    """Write one email to the outbox (idempotent by dedup_key) and deliver it after commit.
-
-    Returns the new row, or None when a row with this key exists already.
-    """
-    email = outbox_email_build(
-        to=to,
-        template=template,
-        context=context,
-        language=language,
-        dedup_key=dedup_key,
-        reply_to=reply_to,
-        user=user,
-    )
+def outbox_email_queue(**fields: Any) -> OutboxEmail | None:
+    """Write one email (the fields of outbox_email_build) to the outbox, idempotent by its dedup_key, and
+    deliver it after commit. Returns the new row, or None when a row with this key exists already."""
+    email = outbox_email_build(**fields)
     return email if outbox_emails_queue(emails=[email]) else None
 
 
