@@ -6,10 +6,11 @@ insert compiler; `rows_insert` builds one `WITH ... INSERT ... RETURNING` statem
 (each group a data-modifying CTE, the whole atomic by itself), and on other databases runs one INSERT per
 group in a transaction.
 
-Rows are prepared as `save()` prepares them (`pre_save`, then `get_db_prep_save`), except that a timestamp
+Values are taken as `save()` takes them (`pre_save`, then the field's own conversion), except that a timestamp
 of `auto_now`/`auto_now_add` set beforehand is kept, so that the rows of one change can share one moment.
-A row whose pk is set is inserted with it. Every database constraint and trigger applies as usual.
-`save()` itself is not called: use this only for models whose `save()` adds nothing.
+When every row of a group has its pk set (taken beforehand from the sequence), the rows are inserted with
+it. Every database constraint and trigger applies as usual. `save()` itself is not called: use this only
+for models whose `save()` adds nothing.
 """
 
 import datetime
