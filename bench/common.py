@@ -296,6 +296,19 @@ def sessions_create(user_ids: list[int]) -> list[tuple[str, str]]:
     return result
 
 
+def signed_in_users(count: int) -> tuple[list[tuple[str, str]], Path]:
+    """Start afresh with the policy in force, `count` users who accepted it and a signed-in session each;
+    return the sessions and the file wrk's load script reads them from."""
+    from django.contrib.auth import get_user_model
+
+    reset_tables()
+    version = policy_publish()
+    make_users(count)
+    accept_all(version)
+    sessions = sessions_create(list(get_user_model().objects.order_by("pk").values_list("pk", flat=True)))
+    return sessions, write_lines(VAR / "bench-sessions.txt", [f"{key} {csrf}" for key, csrf in sessions])
+
+
 # --- Servers and load ------------------------------------------------------------------------------
 
 

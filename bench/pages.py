@@ -9,17 +9,13 @@ Public policy page: /privacy_policy/ anonymous vs a bare template view putting o
 """
 
 from bench.common import (
-    VAR,
     Row,
-    accept_all,
     gunicorn,
-    make_users,
     policy_publish,
     queries_recorded,
     reset_tables,
-    sessions_create,
+    signed_in_users,
     warm_up,
-    write_lines,
     wrk_checked,
 )
 
@@ -75,15 +71,9 @@ def _queries_per_request(sessions: list[tuple[str, str]], *, middleware_on: bool
 
 
 def _signed_in_page(size: dict) -> Row:
-    from django.contrib.auth import get_user_model
 
     users = size["sessions"]
-    reset_tables()
-    version = policy_publish()
-    make_users(users)
-    accept_all(version)
-    sessions = sessions_create(list(get_user_model().objects.order_by("pk").values_list("pk", flat=True)))
-    path = write_lines(VAR / "bench-sessions.txt", [f"{key} {csrf}" for key, csrf in sessions])
+    sessions, path = signed_in_users(users)
     env = {"BENCH_PATH": "/", "BENCH_SESSIONS": str(path), "BENCH_EXPECT": "200"}
     duration = size["duration"]
     with gunicorn("bench.settings") as on, gunicorn("bench.settings_plain") as off:

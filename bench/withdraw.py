@@ -10,17 +10,11 @@ settings (RATELIMIT_ENABLE=False). Reported: requests per second and the 99th pe
 from urllib.parse import urlencode
 
 from bench.common import (
-    VAR,
     Row,
-    accept_all,
     gunicorn,
-    make_users,
-    policy_publish,
     purge_broker,
-    reset_tables,
-    sessions_create,
+    signed_in_users,
     warm_up,
-    write_lines,
     wrk_checked,
 )
 
@@ -46,17 +40,11 @@ BODY = (
 
 
 def run(size: dict) -> list[Row]:
-    from django.contrib.auth import get_user_model
 
     from apps.withdrawals.models import WithdrawalRequest
 
     users = size["sessions"]
-    reset_tables()
-    version = policy_publish()
-    make_users(users)
-    accept_all(version)
-    sessions = sessions_create(list(get_user_model().objects.order_by("pk").values_list("pk", flat=True)))
-    path = write_lines(VAR / "bench-sessions.txt", [f"{key} {csrf}" for key, csrf in sessions])
+    sessions, path = signed_in_users(users)
 
     def load(base: str, url_path: str) -> dict:
         env = {

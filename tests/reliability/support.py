@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from tests.support.worker import ROOT, WorkerProcess, _database_url
+from tests.support.worker import ROOT, WorkerProcess, _database_url, wait_for
 
 VAR = ROOT / "var" / "reliability"
 CACHE_PREFIX = "reliability-scenario"
@@ -43,13 +43,7 @@ def port_open(port: int) -> bool:
 
 
 def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{message} (waited {timeout}s)")
+    return wait_for(predicate, timeout=timeout, interval=interval, message=message)
 
 
 def database_url_of_tests() -> str:

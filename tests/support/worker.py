@@ -79,7 +79,7 @@ class WorkerProcess:
         self.log.close()
 
 
-def wait_for(predicate, timeout: float = 30, interval: float = 0.2):
+def wait_for(predicate, timeout: float = 30, interval: float = 0.2, message: str = "condition not met"):
     """Poll until predicate() is truthy; return its value or fail the test."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,7 +87,7 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.2):
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout}s")
+    pytest.fail(f"{message} (waited {timeout}s)")
 
 
 @pytest.fixture
