@@ -16,7 +16,7 @@ from ninja.security import HttpBearer
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from apps.policies.models import PolicyVersion
-from apps.policies.selectors import policy_version_current
+from apps.policies.selectors import policy_version_current, policy_version_is_current
 
 from . import services
 from .models import Acceptance
@@ -271,8 +271,8 @@ def acceptance_create(request: HttpRequest, payload: AcceptanceIn):
     ).first()
     if version is None:
         raise ApiError(404, _("Version %(number)s is not published.") % {"number": payload.version})
-    current = policy_version_current()
-    if current is None or current.pk != version.pk:
+    if not policy_version_is_current(version=version):
+        current = policy_version_current()
         raise ApiError(
             409,
             _("Version %(number)s is not the version in force.") % {"number": payload.version},

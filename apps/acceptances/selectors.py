@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.selectors import users_in_agreement
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
     CurrentPolicy,
@@ -75,17 +76,10 @@ def acceptance_history(*, user) -> QuerySet[Acceptance]:
     )
 
 
-def users_eligible() -> QuerySet:
-    """Users whose agreement is in force, who have not withdrawn consent and are not erased."""
-    return get_user_model().objects.filter(
-        agreement_status="active", consent_withdrawn_at__isnull=True, erased_at__isnull=True, is_active=True
-    )
-
-
 def users_pending_acceptance(*, version_id: int) -> QuerySet:
-    """Return the ids of eligible users who have not accepted the version (a subquery, never a list)."""
+    """Return the users in the agreement who have not accepted the version (a queryset, never a list)."""
     accepted = Acceptance.objects.filter(user_id=OuterRef("pk"), version_id=version_id)
-    return users_eligible().filter(~Exists(accepted)).values_list("pk", flat=True)
+    return users_in_agreement().filter(~Exists(accepted))
 
 
 def acceptance_counts(*, version_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -3,16 +3,29 @@
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
+from apps.accounts.selectors import user_id_bounds, users_in_agreement
+from apps.accounts.services import user_last_use_record, user_last_uses_raise, user_signup
 from apps.audit.services import audit_event_record
+from apps.notifications.services import outbox_fanout
 from apps.policies.models import PolicyVersion
-from apps.policies.selectors import policy_text_for, policy_version_current
+from apps.policies.selectors import (
+    REMINDER_TEMPLATE,
+    REMINDER_TOPIC,
+    implicit_acceptance_passed,
+    policy_text_for,
+    policy_version_current,
+    policy_version_is_current,
+)
+from apps.policies.services import policy_email_contexts
 
 from .models import Acceptance, Channel, ServiceToken, UseReport
 from .selectors import users_pending_acceptance
@@ -50,54 +63,12 @@ def _shown_text(*, version: PolicyVersion, language: str, text_sha256: str = "")
 
 
 def _current_or_refuse(version: PolicyVersion) -> None:
-    current = policy_version_current()
-    if not version.is_published or current is None or current.pk != version.pk:
+    if not policy_version_is_current(version=version):
+        current = policy_version_current()
         raise VersionNotCurrent(
             f"Version {version.number} is not the version in force"
             + (f" (version {current.number} is)." if current else ".")
         )
-
-
-def _insert_once(
-    *,
-    user_id: int,
-    version_id: int,
-    method: str,
-    channel: str,
-    accepted_at: datetime,
-    ip: str | None,
-    user_agent: str,
-    language: str,
-    text_sha256: str,
-) -> tuple[Acceptance, bool]:
-    """INSERT ... ON CONFLICT DO NOTHING: racing requests and the sweep leave exactly one row."""
-    table = Acceptance._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table}
-                (user_id, version_id, method, channel, accepted_at, recorded_at, ip, user_agent, language,
-                 text_sha256, use_source)
-            VALUES (%s, %s, %s, %s, %s, now(), %s, %s, %s, %s, '')
-            ON CONFLICT (user_id, version_id) DO NOTHING
-            RETURNING id
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
-            [
-                user_id,
-                version_id,
-                method,
-                channel,
-                accepted_at,
-                ip or None,
-                user_agent,
-                language,
-                text_sha256,
-            ],
-        )
-        row = cursor.fetchone()
-    if row:
-        return Acceptance.objects.get(pk=row[0]), True
-    return Acceptance.objects.get(user_id=user_id, version_id=version_id), False
 
 
 def acceptance_record(
@@ -121,16 +92,19 @@ def acceptance_record(
     _current_or_refuse(version)
     text_language, sha = _shown_text(version=version, language=language, text_sha256=text_sha256)
     with transaction.atomic():
-        acceptance, created = _insert_once(
+        # Unique per user and version: racing requests and the sweep leave exactly one row.
+        acceptance, created = Acceptance.objects.get_or_create(
             user_id=user.pk,
             version_id=version.pk,
-            method=method,
-            channel=channel,
-            accepted_at=timezone.now(),
-            ip=ip,
-            user_agent=_clip(user_agent),
-            language=text_language,
-            text_sha256=sha,
+            defaults={
+                "method": method,
+                "channel": channel,
+                "accepted_at": timezone.now(),
+                "ip": ip or None,
+                "user_agent": _clip(user_agent),
+                "language": text_language,
+                "text_sha256": sha,
+            },
         )
         if created:
             details = {"version": version.number, "method": method, "channel": channel}
@@ -163,25 +137,43 @@ def acceptance_record_explicit(
     )
 
 
-def acceptance_record_signup(
-    *, user, version_number: int, language: str, ip: str | None, user_agent: str
-) -> Acceptance:
-    """Record the acceptance ticked on the sign-up form; call it in the transaction that creates the user."""
-    version = PolicyVersion.objects.filter(
-        number=version_number, status=PolicyVersion.Status.PUBLISHED
-    ).first()
-    if version is None:
-        raise VersionNotCurrent(f"Version {version_number} is not published.")
-    acceptance, _created = acceptance_record(
-        user=user,
-        version=version,
-        method=Acceptance.Method.SIGNUP,
-        channel=Channel.WEB,
-        language=language,
-        ip=ip,
-        user_agent=user_agent,
-    )
-    return acceptance
+def acceptance_signup(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: Any = "",
+    language: str,
+    ip: str | None = None,
+    user_agent: str = "",
+    policy_version: int | None = None,
+    policy_language: str = "",
+):
+    """Create an account and, when a policy version was shown and accepted, its sign-up acceptance.
+
+    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. Raises
+    accounts' EmailTaken if the address is in use.
+    """
+    with transaction.atomic():
+        user = user_signup(
+            email=email, password=password, full_name=full_name, phone=phone, language=language, ip=ip
+        )
+        if policy_version is not None:
+            version = PolicyVersion.objects.filter(
+                number=policy_version, status=PolicyVersion.Status.PUBLISHED
+            ).first()
+            if version is None:
+                raise VersionNotCurrent(f"Version {policy_version} is not published.")
+            acceptance_record(
+                user=user,
+                version=version,
+                method=Acceptance.Method.SIGNUP,
+                channel=Channel.WEB,
+                language=policy_language or language,
+                ip=ip,
+                user_agent=user_agent,
+            )
+    return user
 
 
 def acceptance_record_api(
@@ -222,7 +214,7 @@ def use_mark(*, user_id: int, now: datetime | None = None) -> bool:
     key = USE_CACHE_KEY.format(user_id=user_id)
     if not cache.add(key, 1, timeout=max(settings.USE_TRACKING_INTERVAL_SECONDS, 1)):
         return False
-    get_user_model().objects.filter(pk=user_id).update(last_used_at=now or timezone.now())
+    user_last_use_record(user_id=user_id, at=now or timezone.now())
     return True
 
 
@@ -246,88 +238,105 @@ def use_reports_record(*, token: ServiceToken, uses: list[UseInput]) -> int:
             latest[use.user_id] = use.used_at
     with transaction.atomic():
         UseReport.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        if latest:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""
-                    UPDATE {get_user_model()._meta.db_table} AS u
-                    SET last_used_at = GREATEST(u.last_used_at, v.used_at)
-                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, used_at)
-                    WHERE u.id = v.id AND (u.last_used_at IS NULL OR u.last_used_at < v.used_at)
-                    """,  # noqa: S608 - the table name is ours
-                    [list(latest), list(latest.values())],
-                )
+        user_last_uses_raise(uses=latest)
     return len(rows)
 
 
 # --- The sweep: continued use after the deadline counts as acceptance (clause 1.2) ---------------
 
-SWEEP_SQL = """
-INSERT INTO {acceptance}
-    (user_id, version_id, method, channel, accepted_at, recorded_at, ip, user_agent, language, text_sha256,
-     used_at, use_source, use_report_id)
-SELECT DISTINCT ON (e.user_id)
-    e.user_id, %(version)s, 'implicit', e.channel, e.used_at, %(now)s, NULL, '',
-    COALESCE(t.text_language, %(default_language)s), COALESCE(t.sha, %(default_sha)s),
-    e.used_at, e.source, e.report_id
-FROM (
-    SELECT u.id AS user_id, u.language, u.last_used_at AS used_at, 'web' AS channel, 'web' AS source,
-           NULL::bigint AS report_id
-    FROM {user} u
-    WHERE u.id >= %(lo)s AND u.id < %(hi)s
-      AND u.last_used_at >= %(deadline)s AND u.last_used_at <= %(now)s
-      AND {eligible}
-    UNION ALL
-    SELECT r.user_id, u.language, r.used_at, r.channel, LEFT('api:' || k.name, 120), r.id
-    FROM {report} r
-    JOIN {user} u ON u.id = r.user_id
-    JOIN {token} k ON k.id = r.token_id
-    WHERE r.user_id >= %(lo)s AND r.user_id < %(hi)s AND u.id >= %(lo)s AND u.id < %(hi)s
-      AND r.used_at >= %(deadline)s AND r.used_at <= %(now)s
-      AND {eligible}
-) e
-LEFT JOIN (VALUES {texts}) AS t(user_language, text_language, sha) ON t.user_language = e.language
-WHERE NOT EXISTS (
-    SELECT 1 FROM {acceptance} a
-    WHERE a.user_id = e.user_id AND a.version_id = %(version)s AND a.user_id >= %(lo)s AND a.user_id < %(hi)s
-)
-ORDER BY e.user_id, e.used_at, e.report_id IS NULL
-ON CONFLICT (user_id, version_id) DO NOTHING
-"""
-ELIGIBLE = (
-    "u.agreement_status = 'active' AND u.consent_withdrawn_at IS NULL AND u.erased_at IS NULL AND u.is_active"
-)
+
+def _text_cases(version: PolicyVersion, column: str) -> tuple[str, list, list]:
+    """Return a CASE on a user's language in `column`, with its parameters for the language and for the hash
+    of the text of `version` that language is shown (its own, else the Kazakh one)."""
+    whens, language_params, sha_params = "", [], []
+    for code, _name in settings.LANGUAGES:
+        text, _fallback = policy_text_for(version=version, language=code)
+        whens += "WHEN %s THEN %s "
+        language_params += [code, text.language if text else code]
+        sha_params += [code, text.body_sha256 if text else ""]
+    default, _fallback = policy_text_for(version=version, language=settings.LANGUAGE_CODE)
+    language_params.append(default.language if default else settings.LANGUAGE_CODE)
+    sha_params.append(default.body_sha256 if default else "")
+    return f"CASE {column} {whens}ELSE %s END", language_params, sha_params
 
 
-def _sweep_sql_and_params(version: PolicyVersion) -> tuple[str, dict]:
-    languages = [code for code, _name in settings.LANGUAGES]
-    values, params = [], {}
-    for index, language in enumerate(languages):
-        text, _fallback = policy_text_for(version=version, language=language)
-        params[f"ul{index}"] = language
-        params[f"tl{index}"] = text.language if text else language
-        params[f"sha{index}"] = text.body_sha256 if text else ""
-        values.append(f"(%(ul{index})s, %(tl{index})s, %(sha{index})s)")
-    default_text, _ = policy_text_for(version=version, language=settings.LANGUAGE_CODE)
-    params["default_language"] = default_text.language if default_text else settings.LANGUAGE_CODE
-    params["default_sha"] = default_text.body_sha256 if default_text else ""
-    sql = SWEEP_SQL.format(
-        acceptance=Acceptance._meta.db_table,
-        user=get_user_model()._meta.db_table,
-        report=UseReport._meta.db_table,
-        token=ServiceToken._meta.db_table,
-        texts=", ".join(values),
-        eligible=ELIGIBLE,
+def _sweep_statement(*, version: PolicyVersion, lo: int, hi: int, now: datetime) -> tuple[str, list]:
+    """Build the INSERT ... SELECT of the implicit acceptances of users with ids in (lo, hi].
+
+    The uses are the users' last use of the portal and the uses other services reported, each at or after
+    the deadline; the earliest one per user is the evidence (at the same moment, the report). Only users in
+    the agreement count (accounts' selector).
+    """
+    deadline = version.implicit_acceptance_at
+    users = users_in_agreement().filter(pk__gt=lo, pk__lte=hi)
+    web_sql, web_params = (
+        users.filter(last_used_at__gte=deadline, last_used_at__lte=now)
+        .values(uid=F("pk"), lang=F("language"), use_time=F("last_used_at"))
+        .query.sql_with_params()
     )
+    report_sql, report_params = (
+        UseReport.objects.filter(
+            user_id__gt=lo, user_id__lte=hi, used_at__gte=deadline, used_at__lte=now, user__in=users
+        )
+        .values(
+            uid=F("user_id"),
+            lang=F("user__language"),
+            use_time=F("used_at"),
+            use_channel=F("channel"),
+            source=Substr(Concat(Value("api:"), F("token__name")), 1, 120),
+            report_id=F("pk"),
+        )
+        .query.sql_with_params()
+    )
+    qn = connection.ops.quote_name
+    table = qn(Acceptance._meta.db_table)
+    case, language_params, sha_params = _text_cases(version, "e.lang")
+    names = (
+        "user", "version", "method", "channel", "accepted_at", "recorded_at", "ip", "user_agent", "language",
+        "text_sha256", "used_at", "use_source", "use_report",
+    )  # fmt: skip
+    columns = ", ".join(qn(Acceptance._meta.get_field(name).column) for name in names)
+    # Identifiers come from model metadata and every value is a parameter. The WHERE before ON CONFLICT
+    # keeps SQLite from reading it as a join's ON.
+    sql = f"""
+        INSERT INTO {table} ({columns})
+        SELECT e.uid, %s, %s, e.use_channel, e.use_time, %s, NULL, '', {case}, {case}, e.use_time, e.source,
+               e.report_id
+        FROM (
+            SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.uid ORDER BY c.use_time, c.from_web) AS use_rank
+            FROM (
+                SELECT w.uid, w.lang, w.use_time, %s AS use_channel, %s AS source,
+                       CAST(NULL AS bigint) AS report_id, 1 AS from_web
+                FROM ({web_sql}) w
+                UNION ALL
+                SELECT r.uid, r.lang, r.use_time, r.use_channel, r.source, r.report_id, 0 AS from_web
+                FROM ({report_sql}) r
+            ) c
+        ) e
+        WHERE e.use_rank = 1
+          AND NOT EXISTS (SELECT 1 FROM {table} a WHERE a.user_id = e.uid AND a.version_id = %s)
+        ON CONFLICT (user_id, version_id) DO NOTHING
+    """  # noqa: S608
+    params = [
+        version.pk,
+        Acceptance.Method.IMPLICIT,
+        connection.ops.adapt_datetimefield_value(now),
+        *language_params,
+        *sha_params,
+        Channel.WEB,
+        Channel.WEB,
+        *web_params,
+        *report_params,
+        version.pk,
+    ]
     return sql, params
 
 
 def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | None = None) -> dict:
     """Turn every recorded use at or after the deadline of the version in force into an implicit acceptance.
 
-    Set-based: one INSERT ... SELECT per range of user ids, idempotent, safe beside explicit accepts. The
-    evidence is the earliest recorded use after the deadline: a reported use (with its channel and service)
-    or the portal's last use; a last use raised by a report ties with that report, and the report wins.
+    Set-based: one INSERT ... SELECT per range of user ids, each in its own transaction; idempotent and safe
+    beside explicit accepts (see _sweep_statement for the evidence taken).
     """
     now = now or timezone.now()
     if settings.IMPLICIT_ACCEPTANCE_DAYS <= 0:
@@ -335,21 +344,16 @@ def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | 
     version = policy_version_current()
     if version is None or version.implicit_acceptance_at is None:
         return {"status": "no-deadline", "created": 0}
-    if now < version.implicit_acceptance_at:
+    if not implicit_acceptance_passed(deadline=version.implicit_acceptance_at, now=now):
         return {"status": "before-deadline", "version": version.number, "created": 0}
     chunk_size = chunk_size or settings.IMPLICIT_SWEEP_CHUNK_SIZE
-    sql, params = _sweep_sql_and_params(version)
-    params.update(version=version.pk, deadline=version.implicit_acceptance_at, now=now)
-    user_table = get_user_model()._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT min(id), max(id) FROM {user_table}")  # noqa: S608
-        low, high = cursor.fetchone()
+    low, high = user_id_bounds()
     created = 0
-    if low is not None:
-        for lo in range(low, high + 1, chunk_size):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, {**params, "lo": lo, "hi": lo + chunk_size})
-                created += max(cursor.rowcount, 0)
+    for lo in range(low, high, chunk_size):
+        sql, params = _sweep_statement(version=version, lo=lo, hi=lo + chunk_size, now=now)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            created += max(cursor.rowcount, 0)
     if created:
         audit_event_record(
             action="acceptance.implicit_sweep",
@@ -361,22 +365,50 @@ def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | 
 
 # --- Reminders ----------------------------------------------------------------------------------
 
+REMINDER_CHUNK_IDS = 10_000
+
 
 def policy_reminders_send(*, now: datetime | None = None) -> dict:
-    """A few days before the deadline, queue one reminder per user who has not accepted (deduplicated)."""
+    """A few days before the deadline of the version in force, remind each user who has not accepted it."""
     now = now or timezone.now()
     days = settings.POLICY_REMINDER_DAYS_BEFORE
     version = policy_version_current()
     if days <= 0 or version is None or version.implicit_acceptance_at is None:
         return {"status": "off"}
-    if not (version.implicit_acceptance_at - timedelta(days=days) <= now < version.implicit_acceptance_at):
+    deadline = version.implicit_acceptance_at
+    if implicit_acceptance_passed(deadline=deadline, now=now) or now < deadline - timedelta(days=days):
         return {"status": "not-due", "version": version.number}
-    from apps.policies.services import policy_reminder_queue
+    written = policy_reminder_queue(version=version)
+    return {"status": "queued", "version": version.number, "result": written}
 
-    result = policy_reminder_queue(
-        version=version, user_ids_query=users_pending_acceptance(version_id=version.pk)
-    )
-    return {"status": "queued", "version": version.number, "result": result}
+
+def policy_reminder_queue(*, version: PolicyVersion, chunk_ids: int = REMINDER_CHUNK_IDS) -> int:
+    """Email the reminder of `version` to every user in the agreement who has not accepted it; return how
+    many emails were written.
+
+    Users are taken in ranges of ids, each range one transaction; the key
+    `policy-reminder:<number>:<user id>` means nobody is reminded twice of one version.
+    """
+    contexts = policy_email_contexts(version=version)
+    pending = users_pending_acceptance(version_id=version.pk)
+    written = 0
+    lo, last_id = user_id_bounds()
+    while lo < last_id:
+        hi = lo + chunk_ids
+        with transaction.atomic():
+            ids = outbox_fanout(
+                recipients=pending.filter(pk__gt=lo, pk__lte=hi),
+                template=REMINDER_TEMPLATE,
+                topic=REMINDER_TOPIC,
+                object_id=version.pk,
+                dedup_prefix=f"policy-reminder:{version.number}:",
+                contexts=contexts,
+            )
+        written += len(ids)
+        lo = hi
+    if written:
+        audit_event_record(action="policy.remind", target=version, details={"emails": written})
+    return written
 
 
 # --- Service tokens -----------------------------------------------------------------------------

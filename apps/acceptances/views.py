@@ -15,7 +15,12 @@ from django.views.decorators.http import require_http_methods
 
 from apps.audit.services import client_ip
 from apps.policies.models import PolicyVersion
-from apps.policies.selectors import policy_current_cached, policy_text_for
+from apps.policies.selectors import (
+    implicit_acceptance_passed,
+    policy_text_for,
+    policy_version_current,
+    policy_version_is_current,
+)
 
 from . import services
 from .middleware import session_state_set
@@ -37,8 +42,8 @@ def _safe_next(request) -> str | None:
 def accept(request, number: int):
     """Show a published version and let the signed-in user accept it (POST, idempotent)."""
     version = get_object_or_404(PolicyVersion, number=number, status=PolicyVersion.Status.PUBLISHED)
-    current = policy_current_cached()
-    is_current = current is not None and current.id == version.pk
+    is_current = policy_version_is_current(version=version)
+    current = version if is_current else policy_version_current()
     if request.method == "POST":
         if not is_current:
             messages.error(request, _("This version is no longer in force. Please read the current version."))
@@ -82,9 +87,7 @@ def accept(request, number: int):
         "is_current": is_current,
         "current": current,
         "acceptance": acceptance_get(user_id=request.user.pk, version_id=version.pk),
-        "deadline_passed": bool(
-            version.implicit_acceptance_at and timezone.now() >= version.implicit_acceptance_at
-        ),
+        "deadline_passed": implicit_acceptance_passed(deadline=version.implicit_acceptance_at),
         "next": request.GET.get("next", ""),
         "diff_url": reverse("policies:diff", args=[version.number - 1, version.number])
         if version.number > 1
@@ -130,9 +133,7 @@ def my_privacy(request):
         "history": history,
         "latest_accepted": history[0] if history else None,
         "deadline_passed": bool(
-            status.current
-            and status.current.implicit_acceptance_at
-            and timezone.now() >= status.current.implicit_acceptance_at
+            status.current and implicit_acceptance_passed(deadline=status.current.implicit_acceptance_at)
         ),
         "sections": _sections(request),
         "policy_link": reverse("policies:current"),

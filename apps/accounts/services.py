@@ -5,14 +5,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Value
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from apps.acceptances.services import acceptance_record_signup
-from apps.audit.models import AuditEvent
-from apps.audit.services import audit_event_record
+from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
+
+from . import selectors
 
 
 class EmailTaken(Exception):
@@ -27,14 +27,11 @@ def user_signup(
     phone: Any = "",
     language: str,
     ip: str | None = None,
-    policy_version: int | None = None,
-    policy_language: str = "",
-    user_agent: str = "",
 ):
-    """Create an account and, when a policy version was shown and accepted, its sign-up acceptance.
+    """Create an account; raise EmailTaken if the address (case-insensitive) is in use.
 
-    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. Raises
-    EmailTaken if the address (case-insensitive) is in use.
+    Call it inside the transaction of anything else that must exist with the account (the sign-up
+    acceptance: acceptances.services.acceptance_signup).
     """
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
@@ -45,14 +42,6 @@ def user_signup(
             user.full_clean(exclude=["password"])
             user.save()
             audit_event_record(actor=user, action="account.signup", target=user, ip=ip)
-            if policy_version is not None:
-                acceptance_record_signup(
-                    user=user,
-                    version_number=policy_version,
-                    language=policy_language or language,
-                    ip=ip,
-                    user_agent=user_agent,
-                )
     except IntegrityError as exc:
         raise EmailTaken(email) from exc
     return user
@@ -77,24 +66,30 @@ def user_language_set(*, user, language: str) -> None:
         user.language = language
 
 
-# --- Retention (policy clause 2.4) --------------------------------------------------------------
+def user_last_use_record(*, user_id: int, at: datetime) -> None:
+    """Note that the user used the service at `at` (continued use, policy clause 1.2)."""
+    get_user_model().objects.filter(pk=user_id).update(last_used_at=at)
 
 
-def retention_cutoff(*, now: datetime | None = None, years: int | None = None) -> datetime:
-    """Return the moment before which an ended agreement's data must be erased."""
-    now = now or timezone.now()
-    years = settings.RETENTION_YEARS if years is None else years
-    try:
-        return now.replace(year=now.year - years)
-    except ValueError:  # 29 February in a year that has none
-        return now.replace(year=now.year - years, day=28)
+def user_last_uses_raise(*, uses: dict[int, datetime]) -> int:
+    """Raise each user's last use to the time given for them, where it is later; one statement.
 
-
-def users_due_for_erasure(*, now: datetime | None = None):
-    """Users whose agreement ended more than RETENTION_YEARS ago and whose data is still there."""
-    return get_user_model().objects.filter(
-        agreement_status="ended", agreement_ended_at__lt=retention_cutoff(now=now), erased_at__isnull=True
+    Returns how many users changed.
+    """
+    if not uses:
+        return 0
+    later = [
+        When(Q(pk=user_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=at)), then=Value(at))
+        for user_id, at in uses.items()
+    ]
+    return (
+        get_user_model()
+        .objects.filter(pk__in=list(uses))
+        .update(last_used_at=Case(*later, default=F("last_used_at"), output_field=DateTimeField()))
     )
+
+
+# --- Retention (policy clause 2.4) --------------------------------------------------------------
 
 
 def _erasers():
@@ -113,7 +108,7 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
     while True:
         with transaction.atomic():
             rows = list(
-                users_due_for_erasure(now=now)
+                selectors.users_due_for_erasure(now=now)
                 .select_for_update(skip_locked=True)
                 .order_by("pk")
                 .values_list("pk", "email")[:batch_size]
@@ -135,11 +130,11 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                 last_used_at=None,
                 erased_at=stamp,
             )
-            AuditEvent.objects.bulk_create(
+            audit_events_record(
                 [
-                    AuditEvent(
+                    audit_event_build(
                         action="retention.erase",
-                        target_type="accounts.user",
+                        target_type=User._meta.label_lower,
                         target_id=str(pk),
                         target_label=f"erased-{pk}",
                         details={"retention_years": settings.RETENTION_YEARS},

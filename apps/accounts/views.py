@@ -20,7 +20,7 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_ratelimit.decorators import ratelimit
 
-from apps.acceptances.services import VersionNotCurrent
+from apps.acceptances.services import VersionNotCurrent, acceptance_signup
 from apps.audit.services import client_ip
 
 from . import services
@@ -57,7 +57,7 @@ def signup(request):
         data = form.cleaned_data
         ip = client_ip(request)
         try:
-            user = services.user_signup(
+            user = acceptance_signup(
                 email=data["email"],
                 password=data["password1"],
                 full_name=data["full_name"],

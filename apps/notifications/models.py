@@ -20,6 +20,9 @@ class OutboxEmail(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     dedup_key = models.CharField(_("de-duplication key"), max_length=200, unique=True)
+    # What the email is about: a topic (e.g. "withdrawal", "policy.announcement") and the id of that object.
+    topic = models.CharField(_("topic"), max_length=40, blank=True, default="")
+    object_id = models.PositiveBigIntegerField(_("object id"), null=True, blank=True)
     template = models.CharField(_("template"), max_length=100)
     to = models.EmailField(_("recipient"), max_length=254)
     reply_to = models.EmailField(_("reply-to"), max_length=254, blank=True)
@@ -60,6 +63,8 @@ class OutboxEmail(models.Model):
             ),
             models.Index(fields=["provider_message_id"], name="outbox_provider_id"),
             models.Index(fields=["template", "status"], name="outbox_template_status"),
+            # The emails of one request or one announcement, counted by status (index-only on PostgreSQL).
+            models.Index(fields=["topic", "object_id", "status"], name="outbox_topic_object"),
         ]
 
     def __str__(self) -> str:

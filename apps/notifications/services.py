@@ -1,5 +1,6 @@
 """The outbox: every email is a row first, delivered after commit, at most once."""
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -7,15 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
-from config.db import Rows, rows_insert
-
 from .models import OutboxEmail
 
 logger = logging.getLogger(__name__)
+
+ERASED_EMAIL = "erased@erased.invalid"
 
 
 class DeliveryFailed(Exception):
@@ -23,10 +25,12 @@ class DeliveryFailed(Exception):
 
 
 def outbox_email_queue(**fields: Any) -> OutboxEmail | None:
-    """Write one email (the fields of outbox_email_build) to the outbox, idempotent by its dedup_key, and
-    deliver it after commit. Returns the new row, or None when a row with this key exists already."""
-    email = outbox_email_build(**fields)
-    return email if outbox_emails_queue(emails=[email]) else None
+    """Write one email (the fields of outbox_email_build) to the outbox and deliver it after commit.
+
+    Returns the new row, or None when a row with this dedup_key exists already.
+    """
+    written = outbox_emails_queue(emails=[outbox_email_build(**fields)])
+    return written[0] if written else None
 
 
 def outbox_email_build(
@@ -36,12 +40,16 @@ def outbox_email_build(
     context: dict[str, Any],
     language: str,
     dedup_key: str,
+    topic: str = "",
+    object_id: int | None = None,
     reply_to: str = "",
     user: Any = None,
 ) -> OutboxEmail:
-    """Return an unsaved outbox row; outbox_emails_queue writes several in one statement."""
+    """Return an unsaved outbox row about `topic` / `object_id`; outbox_emails_queue writes it."""
     return OutboxEmail(
         dedup_key=dedup_key,
+        topic=topic,
+        object_id=object_id,
         to=to,
         template=template,
         context=context,
@@ -52,25 +60,97 @@ def outbox_email_build(
 
 
 def outbox_emails_queue(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
-    """Write these rows to the outbox in one statement and deliver them after commit, in one task.
+    """Write these rows to the outbox and deliver them after commit, in one task; return the rows written.
 
-    A row whose dedup_key exists already is skipped; returns the rows written (their pk set).
+    A row whose dedup_key exists already is skipped, so a retried change sends nothing twice.
     """
-    rows_insert(outbox_rows(emails))
-    return outbox_emails_schedule(emails=emails)
-
-
-def outbox_rows(emails: list[OutboxEmail]) -> Rows:
-    """Return the rows for `rows_insert`, which writes them with other rows of the same change; a row whose
-    dedup_key exists already is skipped. Then call outbox_emails_schedule."""
-    return Rows(emails, skip_duplicate="dedup_key")
-
-
-def outbox_emails_schedule(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
-    """Deliver after commit, in one task, those of these rows that were written; return them."""
-    written = [email for email in emails if email.pk is not None]
+    keys = [email.dedup_key for email in emails]
+    with transaction.atomic():
+        existing = set(OutboxEmail.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+        written = [email for email in emails if email.dedup_key not in existing]
+        OutboxEmail.objects.bulk_create(written)
     outbox_schedule_delivery(email_ids=[email.pk for email in written])
     return written
+
+
+def outbox_fanout(
+    *,
+    recipients: QuerySet,
+    template: str,
+    topic: str,
+    object_id: int,
+    dedup_prefix: str,
+    contexts: dict[str, dict[str, Any]],
+    batch_size: int = 500,
+) -> list[int]:
+    """Write one email to each of `recipients` in one INSERT ... SELECT, deliver them after commit, and
+    return the ids written.
+
+    `recipients` is a queryset of users (pk, email, language, full_name). Each email is in the user's
+    language, with that language's context from `contexts` (the default language's when theirs is missing)
+    and the user's full_name. Its key is `<dedup_prefix><user id>`: a recipient written already is skipped,
+    so a rerun writes nothing twice. Callers take users in ranges of ids, one range per call and transaction.
+    """
+    qn = connection.ops.quote_name
+    users_sql, users_params = recipients.values(
+        r_id=models.F("pk"),
+        r_email=models.F("email"),
+        r_language=models.F("language"),
+        r_full_name=models.F("full_name"),
+    ).query.sql_with_params()
+    default = settings.LANGUAGE_CODE
+    others = [code for code, _name in settings.LANGUAGES if code != default]
+    payloads = {
+        code: json.dumps(contexts.get(code) or contexts[default], ensure_ascii=False)
+        for code in [*others, default]
+    }
+    cast = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    language_case = "CASE r.r_language " + "WHEN %s THEN %s " * len(others) + "ELSE %s END"
+    language_params = [value for code in others for value in (code, code)] + [default]
+    context_case = "CASE r.r_language " + f"WHEN %s THEN {cast} " * len(others) + f"ELSE {cast} END"
+    context_params = [value for code in others for value in (code, payloads[code])]
+    context_params.append(payloads[default])
+    if connection.vendor == "postgresql":
+        context = f"jsonb_build_object('full_name', r.r_full_name) || ({context_case})"
+    else:
+        context = f"json_set({context_case}, '$.full_name', r.r_full_name)"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = {
+        "dedup_key": ("%s || CAST(r.r_id AS text)", [dedup_prefix]),
+        "topic": ("%s", [topic]),
+        "object_id": ("%s", [object_id]),
+        "template": ("%s", [template]),
+        "to": ("r.r_email", []),
+        "reply_to": ("''", []),
+        "language": (language_case, language_params),
+        "context": (context, context_params),
+        "user": ("r.r_id", []),
+        "status": ("%s", [OutboxEmail.Status.PENDING]),
+        "attempts": ("0", []),
+        "last_error": ("''", []),
+        "provider_message_id": ("''", []),
+        "tracking_status": ("''", []),
+        "tracking_detail": ("''", []),
+        "created_at": ("%s", [now]),
+        "updated_at": ("%s", [now]),
+    }
+    names = ", ".join(qn(OutboxEmail._meta.get_field(name).column) for name in columns)
+    values = ", ".join(sql for sql, _params in columns.values())
+    params = [value for _sql, column_params in columns.values() for value in column_params]
+    # Every identifier comes from model metadata and every value is a parameter. `WHERE true` keeps SQLite
+    # from reading ON CONFLICT as a join's ON.
+    sql = (
+        f"INSERT INTO {qn(OutboxEmail._meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {values} FROM ({users_sql}) r WHERE true "
+        f"ON CONFLICT ({qn(OutboxEmail._meta.get_field('dedup_key').column)}) DO NOTHING "
+        f"RETURNING {qn(OutboxEmail._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *users_params])
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for start in range(0, len(ids), batch_size):
+        outbox_schedule_delivery(email_ids=ids[start : start + batch_size])
+    return ids
 
 
 def outbox_schedule_delivery(*, email_ids: list[int]) -> None:
@@ -199,17 +279,8 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
         status=OutboxEmail.Status.SENT, sent_at=now, updated_at=now, last_error="", claimed_at=None
     )
     with_ids = [email for email in emails if email.provider_message_id]
-    if not with_ids:
-        return
-    if connection.vendor != "postgresql":
+    if with_ids:
         OutboxEmail.objects.bulk_update(with_ids, ["provider_message_id"])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {OutboxEmail._meta.db_table} AS o SET provider_message_id = v.message_id "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, message_id) WHERE o.id = v.id",
-            [[email.pk for email in with_ids], [email.provider_message_id for email in with_ids]],
-        )
 
 
 def _record_failure(email: OutboxEmail, exc: Exception) -> None:
@@ -269,10 +340,22 @@ def outbox_email_resend(*, email: OutboxEmail, actor: Any) -> None:
             outbox_schedule_delivery(email_ids=[email.pk])
 
 
-def outbox_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> None:
-    """Replace the address and the rendered context of emails to these users (retention erasure)."""
-    rows = OutboxEmail.objects.filter(models.Q(user_id__in=user_ids) | models.Q(to__in=emails))
-    rows.update(to="erased@erased.invalid", reply_to="", context={}, updated_at=timezone.now())
+def outbox_personal_data_erase(
+    *, user_ids: list[int] = (), emails: list[str] = (), topic: str = "", object_ids: list[int] = ()
+) -> int:
+    """Erase the personal data of emails (retention erasure): the address of those to these users or
+    addresses, and the reply-to and rendered context of those too and of those about `topic` / `object_ids`
+    (an email to the privacy mailbox about a person's request). Returns how many rows changed."""
+    now = timezone.now()
+    to_person = models.Q(user_id__in=list(user_ids)) | models.Q(to__in=list(emails))
+    changed = OutboxEmail.objects.filter(to_person).update(
+        to=ERASED_EMAIL, reply_to="", context={}, updated_at=now
+    )
+    if topic and object_ids:
+        changed += OutboxEmail.objects.filter(topic=topic, object_id__in=list(object_ids)).update(
+            reply_to="", context={}, updated_at=now
+        )
+    return changed
 
 
 # Delivery reports by strength: a later, weaker report (a late "delivered") never hides a bounce or complaint.

@@ -9,15 +9,16 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.selectors import users_in_agreement
+from apps.notifications.selectors import outbox_progress
+
 from .models import PolicyText, PolicyVersion
 from .selectors import (
-    ANNOUNCEMENT_TEMPLATE,
-    announcement_key_prefix,
+    ANNOUNCEMENT_TOPIC,
     format_moment,
     implicit_acceptance_deadline,
     policy_clause_diff,
-    policy_mail_progress,
-    policy_recipients_count,
+    policy_publish_problems,
     policy_texts_for_diff,
     policy_version_current,
 )
@@ -111,9 +112,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def announcement_progress(self, obj):
         if obj is None or not obj.is_published:
             return "—"
-        progress = policy_mail_progress(
-            template=ANNOUNCEMENT_TEMPLATE, key_prefix=announcement_key_prefix(version=obj)
-        )
+        progress = outbox_progress(topic=ANNOUNCEMENT_TOPIC, object_id=obj.pk)
         state = _("finished writing") if obj.announced_at else _("writing in progress")
         return format_html(
             '<span class="policy-progress">{} / {} / {} — {} {} ({})</span>',
@@ -246,18 +245,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return redirect(change_url)
-        problems = []
-        if version.is_published:
-            problems.append(_("This version is published already."))
-        current = policy_version_current()
-        if current is not None and current.number >= version.number:
-            problems.append(
-                _("Version %(number)s is published already; this draft needs a higher number.")
-                % {"number": current.number}
-            )
+        problems = [problem.message for problem in policy_publish_problems(version=version)]
         languages = {text.language for text in version.texts.all()}
-        if settings.LANGUAGE_CODE not in languages:
-            problems.append(_("A version needs its Kazakh text before it can be published."))
         names = dict(settings.LANGUAGES)
         deadline = implicit_acceptance_deadline(
             published_at=timezone.now(), days=settings.IMPLICIT_ACCEPTANCE_DAYS
@@ -271,6 +260,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             "languages": ", ".join(str(names[c]) for c, _n in settings.LANGUAGES if c in languages),
             "missing": ", ".join(str(names[c]) for c, _n in settings.LANGUAGES if c not in languages),
             "deadline": format_moment(moment=deadline, language=get_language()),
-            "recipients": policy_recipients_count() if not problems else 0,
+            "recipients": users_in_agreement().count() if not problems else 0,
         }
         return TemplateResponse(request, "admin/policies/policyversion/publish_confirm.html", context)

@@ -10,13 +10,12 @@ from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Max, QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-
-from apps.notifications.models import OutboxEmail
+from django.utils.translation import gettext as _
 
 from .models import PolicyText, PolicyVersion
 
@@ -51,9 +50,50 @@ def text_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def implicit_acceptance_passed(*, deadline: datetime | None, now: datetime | None = None) -> bool:
+    """Whether continued use counts as acceptance now: the feature is on and the deadline has passed."""
+    if settings.IMPLICIT_ACCEPTANCE_DAYS <= 0 or deadline is None:
+        return False
+    return (now or timezone.now()) >= deadline
+
+
 def policy_version_current() -> PolicyVersion | None:
-    """Return the published version with the highest number."""
+    """Return the version in force: the published version with the highest number."""
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number").first()
+
+
+def policy_version_is_current(*, version: PolicyVersion | None) -> bool:
+    """Whether `version` is the version in force (read from the database, not the cache)."""
+    current = policy_version_current()
+    return version is not None and current is not None and current.pk == version.pk
+
+
+def policy_publish_problems(*, version: PolicyVersion) -> list[ValidationError]:
+    """Return why `version` cannot be published now (nothing when it can): published already, a number
+    not above the highest published one, or no Kazakh text."""
+    problems = []
+    if version.is_published:
+        problems.append(
+            ValidationError(
+                _("Version %(number)s is published already.") % {"number": version.number}, code="published"
+            )
+        )
+    highest = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).aggregate(n=Max("number"))[
+        "n"
+    ]
+    if not version.is_published and highest is not None and version.number <= highest:
+        problems.append(
+            ValidationError(
+                _("Version %(number)s cannot be published after version %(highest)s; use a higher number.")
+                % {"number": version.number, "highest": highest},
+                code="order",
+            )
+        )
+    if not version.texts.filter(language=settings.LANGUAGE_CODE).exists():
+        problems.append(
+            ValidationError(_("A version needs its Kazakh text before it can be published."), code="kk")
+        )
+    return problems
 
 
 # The version in force as this process last read it, and until when (time.monotonic()) it may be reused.
@@ -291,54 +331,9 @@ def policy_texts_for_diff(
 
 ANNOUNCEMENT_TEMPLATE = "policy_announcement"
 REMINDER_TEMPLATE = "policy_reminder"
-
-
-def announcement_key_prefix(*, version: PolicyVersion) -> str:
-    return f"policy-announce:{version.number}:"
-
-
-def reminder_key_prefix(*, version: PolicyVersion) -> str:
-    return f"policy-reminder:{version.number}:"
-
-
-def policy_recipients_count() -> int:
-    """Return how many users an announcement published now would go to."""
-    return (
-        get_user_model()
-        .objects.filter(agreement_status="active", erased_at__isnull=True, is_active=True)
-        .count()
-    )
-
-
-@dataclass(frozen=True)
-class MailProgress:
-    total: int
-    pending: int
-    sending: int
-    sent: int
-    failed: int
-
-    @property
-    def queued(self) -> int:
-        return self.pending + self.sending
-
-
-def policy_mail_progress(*, template: str, key_prefix: str) -> MailProgress:
-    """Count outbox rows of one announcement or reminder by status (an index-only scan on PostgreSQL)."""
-    rows = (
-        OutboxEmail.objects.filter(template=template, dedup_key__startswith=key_prefix)
-        .values("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = {row["status"]: row["n"] for row in rows}
-    return MailProgress(
-        total=sum(counts.values()),
-        pending=counts.get("pending", 0),
-        sending=counts.get("sending", 0),
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-    )
+# The outbox topics of these emails; their object is the version.
+ANNOUNCEMENT_TOPIC = "policy.announcement"
+REMINDER_TOPIC = "policy.reminder"
 
 
 def format_moment(*, moment: datetime | None, language: str) -> str:
@@ -348,13 +343,3 @@ def format_moment(*, moment: datetime | None, language: str) -> str:
     local = moment.astimezone(COMPANY_TZ)
     with translation.override(language):
         return f"{date_format(local, 'DATE_FORMAT')}, {local:%H:%M}"
-
-
-def policy_versions_due_for_reminder(*, now: datetime | None = None) -> QuerySet[PolicyVersion]:
-    """Return published versions whose reminder is due: POLICY_REMINDER_DAYS_BEFORE days or less before
-    their deadline, and the deadline not passed yet (a reminder after it would be pointless)."""
-    now = now or timezone.now()
-    return policy_versions_published().filter(
-        implicit_acceptance_at__gt=now,
-        implicit_acceptance_at__lte=now + timedelta(days=settings.POLICY_REMINDER_DAYS_BEFORE),
-    )

@@ -1,36 +1,33 @@
 """Writes of policy versions: drafts, texts, publication, and the emails that announce a version."""
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.selectors import user_id_bounds, users_in_agreement
 from apps.audit.services import audit_event_record
-from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_schedule_delivery
+from apps.notifications.services import outbox_fanout
 
 from .models import PolicyText, PolicyVersion
 from .selectors import (
     ANNOUNCEMENT_TEMPLATE,
-    REMINDER_TEMPLATE,
-    announcement_key_prefix,
+    ANNOUNCEMENT_TOPIC,
     format_moment,
     implicit_acceptance_deadline,
     policy_current_cache_refresh,
+    policy_publish_problems,
     policy_text_for,
     policy_version_next_number,
     policy_version_previous,
-    reminder_key_prefix,
     text_sha256,
 )
 
@@ -146,22 +143,9 @@ def policy_version_publish(*, version: PolicyVersion, actor: Any = None) -> Poli
         current = locked.get(version.pk)
         if current is None:
             raise ValidationError(_("This version does not exist."), code="missing")
-        if current.is_published:
-            raise ValidationError(
-                _("Version %(number)s is published already.") % {"number": current.number},
-                code="published",
-            )
-        highest = max(
-            (v.number for v in locked.values() if v.status == PolicyVersion.Status.PUBLISHED), default=0
-        )
-        if current.number <= highest:
-            raise ValidationError(
-                _("Version %(number)s cannot be published after version %(highest)s; use a higher number.")
-                % {"number": current.number, "highest": highest},
-                code="order",
-            )
-        if not current.texts.filter(language=settings.LANGUAGE_CODE).exists():
-            raise ValidationError(_("A version needs its Kazakh text before it can be published."), code="kk")
+        problems = policy_publish_problems(version=current)
+        if problems:
+            raise problems[0]
         now = timezone.now()
         current.status = PolicyVersion.Status.PUBLISHED
         current.published_at = now
@@ -271,114 +255,9 @@ def policy_email_context(*, version: PolicyVersion, language: str) -> dict[str, 
     }
 
 
-def _outbox_insert_sql(*, extra_where: str = "") -> str:
-    """Build the INSERT ... SELECT that writes one outbox row per eligible user in an id range."""
-    User = get_user_model()
-    users = connection.ops.quote_name(User._meta.db_table)
-    outbox = connection.ops.quote_name(OutboxEmail._meta.db_table)
-    qn = connection.ops.quote_name
-
-    def user_col(name: str) -> str:
-        return "u." + qn(User._meta.get_field(name).column)
-
-    def out_col(name: str) -> str:
-        return qn(OutboxEmail._meta.get_field(name).column)
-
-    pk = "u." + qn(User._meta.pk.column)
-    lang = user_col("language")
-    others = [code for code in LANGUAGE_CODES if code != settings.LANGUAGE_CODE]
-    language_case = (
-        f"CASE {lang} "
-        + " ".join(f"WHEN '{code}' THEN '{code}'" for code in others)
-        + f" ELSE '{settings.LANGUAGE_CODE}' END"
-    )
-    if connection.vendor == "postgresql":
-        cast = "::jsonb"
-        context_case = (
-            f"CASE {lang} "
-            + " ".join(f"WHEN '{code}' THEN %(ctx_{code})s{cast}" for code in others)
-            + f" ELSE %(ctx_{settings.LANGUAGE_CODE})s{cast} END"
-        )
-        context = f"jsonb_build_object('full_name', {user_col('full_name')}) || ({context_case})"
-        key = f"%(prefix)s || {pk}::text"
-    else:
-        context_case = (
-            f"CASE {lang} "
-            + " ".join(f"WHEN '{code}' THEN %(ctx_{code})s" for code in others)
-            + f" ELSE %(ctx_{settings.LANGUAGE_CODE})s END"
-        )
-        context = f"json_set({context_case}, '$.full_name', {user_col('full_name')})"
-        key = f"%(prefix)s || {pk}"
-    columns = [
-        "dedup_key",
-        "template",
-        "to",
-        "reply_to",
-        "language",
-        "context",
-        "user",
-        "status",
-        "attempts",
-        "last_error",
-        "provider_message_id",
-        "tracking_status",
-        "tracking_detail",
-        "created_at",
-        "updated_at",
-    ]
-    values = [
-        key,
-        "%(template)s",
-        user_col("email"),
-        "''",
-        language_case,
-        context,
-        pk,
-        "'pending'",
-        "0",
-        "''",
-        "''",
-        "''",
-        "''",
-        "%(now)s",
-        "%(now)s",
-    ]
-    # Identifiers come from model metadata and every value is a parameter.
-    return (
-        f"INSERT INTO {outbox} ({', '.join(out_col(c) for c in columns)}) "  # noqa: S608
-        f"SELECT {', '.join(values)} FROM {users} u "
-        f"WHERE {pk} > %(lo)s AND {pk} <= %(hi)s "
-        f"AND {user_col('agreement_status')} = 'active' AND {user_col('erased_at')} IS NULL "
-        f"AND {user_col('is_active')} {extra_where} "
-        f"ORDER BY {pk} "
-        f"ON CONFLICT ({out_col('dedup_key')}) DO NOTHING "
-        f"RETURNING {qn(OutboxEmail._meta.pk.column)}"
-    )
-
-
-def _user_id_range() -> tuple[int, int]:
-    """Return (lowest id - 1, highest id) of the user table: the bounds of a walk by id ranges."""
-    User = get_user_model()
-    pk = connection.ops.quote_name(User._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MIN({pk}), MAX({pk}) FROM {connection.ops.quote_name(User._meta.db_table)}"  # noqa: S608
-        )
-        low, high = cursor.fetchone()
-    return (low or 1) - 1, high or 0
-
-
-def _contexts(version: PolicyVersion) -> dict[str, str]:
-    return {
-        f"ctx_{code}": json.dumps(policy_email_context(version=version, language=code), ensure_ascii=False)
-        for code in LANGUAGE_CODES
-    }
-
-
-def _schedule(ids: list[int], batch_size: int) -> None:
-    ids.sort()
-    for start in range(0, len(ids), batch_size):
-        outbox_schedule_delivery(email_ids=ids[start : start + batch_size])
+def policy_email_contexts(*, version: PolicyVersion) -> dict[str, dict[str, Any]]:
+    """Return the announcement's or reminder's context in each language."""
+    return {code: policy_email_context(version=version, language=code) for code in LANGUAGE_CODES}
 
 
 def policy_announcement_fanout(
@@ -395,81 +274,34 @@ def policy_announcement_fanout(
     version = PolicyVersion.objects.get(pk=version.pk)
     if not version.is_published or version.announced_at is not None:
         return 0
-    User = get_user_model()
-    joined = "u." + connection.ops.quote_name(User._meta.get_field("date_joined").column)
-    sql = _outbox_insert_sql(extra_where=f"AND {joined} < %(published_at)s")
-    params: dict[str, Any] = {
-        **_contexts(version),
-        "prefix": announcement_key_prefix(version=version),
-        "template": ANNOUNCEMENT_TEMPLATE,
-        "published_at": version.published_at,
-    }
+    contexts = policy_email_contexts(version=version)
+    recipients = users_in_agreement().filter(date_joined__lt=version.published_at)
     written = 0
-    first_id, last_id = _user_id_range()
+    first_id, last_id = user_id_bounds()
     lo = max(version.announcement_cursor, first_id)
     while lo < last_id:
         hi = lo + chunk_ids
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, {**params, "lo": lo, "hi": hi, "now": timezone.now()})
-                ids = [row[0] for row in cursor.fetchall()]
+            ids = outbox_fanout(
+                recipients=recipients.filter(pk__gt=lo, pk__lte=hi),
+                template=ANNOUNCEMENT_TEMPLATE,
+                topic=ANNOUNCEMENT_TOPIC,
+                object_id=version.pk,
+                dedup_prefix=f"policy-announce:{version.number}:",
+                contexts=contexts,
+                batch_size=batch_size,
+            )
             PolicyVersion.objects.filter(pk=version.pk).update(
                 announcement_cursor=Greatest(F("announcement_cursor"), hi),
                 announcement_written=F("announcement_written") + len(ids),
                 updated_at=timezone.now(),
             )
-            _schedule(ids, batch_size)
         written += len(ids)
         lo = hi
     PolicyVersion.objects.filter(pk=version.pk, announced_at__isnull=True).update(
         announced_at=timezone.now(), updated_at=timezone.now()
     )
     logger.info("Announcement of policy version %s: %s emails written.", version.number, written)
-    return written
-
-
-def policy_reminder_queue(
-    *,
-    version: PolicyVersion,
-    user_ids_query: QuerySet,
-    chunk_ids: int = FANOUT_CHUNK_IDS,
-    batch_size: int = DELIVERY_BATCH,
-) -> int:
-    """Write a reminder about a published version to the users in `user_ids_query` (a queryset of user ids).
-
-    Set-based and chunked like the announcement; the key `policy-reminder:<number>:<user id>` means nobody is
-    reminded twice of one version. Users whose agreement ended or whose data was erased are skipped.
-    Returns how many rows were written.
-    """
-    version = PolicyVersion.objects.get(pk=version.pk)
-    if not version.is_published:
-        raise ValidationError(_("Only a published version can be reminded of."), code="draft")
-    sub_sql, sub_params = user_ids_query.query.get_compiler(using=user_ids_query.db).as_sql()
-    pk = "u." + connection.ops.quote_name(get_user_model()._meta.pk.column)
-    # The subquery's own placeholders are positional; turn them into named ones for this statement.
-    named = {f"sub_{i}": value for i, value in enumerate(sub_params)}
-    for i in range(len(sub_params)):
-        sub_sql = sub_sql.replace("%s", f"%(sub_{i})s", 1)
-    sql = _outbox_insert_sql(extra_where=f"AND {pk} IN ({sub_sql})")
-    params: dict[str, Any] = {
-        **_contexts(version),
-        **named,
-        "prefix": reminder_key_prefix(version=version),
-        "template": REMINDER_TEMPLATE,
-    }
-    written = 0
-    lo, last_id = _user_id_range()
-    while lo < last_id:
-        hi = lo + chunk_ids
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, {**params, "lo": lo, "hi": hi, "now": timezone.now()})
-                ids = [row[0] for row in cursor.fetchall()]
-            _schedule(ids, batch_size)
-        written += len(ids)
-        lo = hi
-    if written:
-        audit_event_record(action="policy.remind", target=version, details={"emails": written})
     return written
 
 

@@ -22,6 +22,7 @@ from apps.audit.services import client_ip
 from . import selectors, services
 from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
 from .models import ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
+from .workflow import Step, withdrawal_steps_allowed
 
 Status = WithdrawalRequest.Status
 DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
@@ -218,20 +219,18 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             return {}
         can_change = self.has_change_permission(request, obj)
         can_decide = can_change and request.user.has_perm(DECIDE_PERMISSION)
-        status = obj.status
-        steps = set()
-        if can_change and status in WithdrawalRequest.OPEN_STATUSES:
-            steps.add("assign")
-            if obj.assignee_id != request.user.pk:
-                steps.add("assign_me")
-        if can_change and status == Status.SUBMITTED:
-            steps.add("review")
-        if can_change and status == Status.IN_REVIEW:
-            steps.add("ask")
-        if can_decide and status in services.DECIDABLE:
-            steps.update({"grant", "refuse"})
-        if can_change and status != Status.UNVERIFIED:
-            steps.add("note")
+        allowed = withdrawal_steps_allowed(obj.status) if can_change else set()
+        # The admin's buttons, each shown when the status allows its step (workflow.STEPS).
+        buttons = {
+            "assign": Step.ASSIGN,
+            "review": Step.REVIEW_START,
+            "ask": Step.INFORMATION_ASK,
+            "note": Step.NOTE,
+            **({"grant": Step.GRANT, "refuse": Step.REFUSE} if can_decide else {}),
+        }
+        steps = {button for button, step in buttons.items() if step in allowed}
+        if "assign" in steps and obj.assignee_id != request.user.pk:
+            steps.add("assign_me")
         return {
             "workflow_steps": steps,
             "workflow_urls": {

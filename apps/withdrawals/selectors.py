@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.notifications.models import OutboxEmail
+from apps.notifications.selectors import outbox_emails_about
 
 from . import tokens, working_days
 from .models import TimelineEntry, WithdrawalRequest
@@ -27,11 +28,6 @@ def withdrawal_confirm_path(withdrawal: WithdrawalRequest) -> str:
 
 def withdrawal_admin_path(withdrawal: WithdrawalRequest) -> str:
     return reverse("admin:withdrawals_withdrawalrequest_change", args=[withdrawal.pk])
-
-
-def withdrawal_email_key_prefix(withdrawal: WithdrawalRequest) -> str:
-    """Return the start of the dedup key of every email about this request."""
-    return f"withdrawal:{withdrawal.pk}:"
 
 
 def withdrawal_request_by_status_token(token: str) -> WithdrawalRequest | None:
@@ -112,9 +108,7 @@ def withdrawal_requests_due_soon(*, now: datetime | None = None) -> QuerySet[Wit
 
 def withdrawal_request_emails(withdrawal: WithdrawalRequest) -> QuerySet[OutboxEmail]:
     """Return every outbox email about this request, newest first."""
-    return OutboxEmail.objects.filter(dedup_key__startswith=withdrawal_email_key_prefix(withdrawal)).order_by(
-        "-id"
-    )
+    return outbox_emails_about(topic="withdrawal", object_id=withdrawal.pk)
 
 
 def withdrawal_requests_of_user(user) -> QuerySet[WithdrawalRequest]:

@@ -1,46 +1,32 @@
 """Every change to a withdrawal request: a timeline entry and an audit row in the same transaction, and
 emails through the outbox (delivered after commit)."""
 
-import contextlib
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
 from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import (
-    outbox_email_build,
-    outbox_email_queue,
-    outbox_emails_queue,
-    outbox_emails_schedule,
-    outbox_rows,
-)
-from config.db import Rows, rows_insert
+from apps.notifications.services import outbox_emails_queue, outbox_personal_data_erase
 
-from . import selectors, tokens, working_days
+from . import emails, selectors, tokens, working_days
+from .emails import TOPIC
 from .models import Purpose, ReferenceCounter, ThirdParty, TimelineEntry, WithdrawalRequest
+from .workflow import Step, TransitionNotAllowed, withdrawal_step_check
+
+__all__ = ["TransitionNotAllowed"]
 
 Status = WithdrawalRequest.Status
-LANGUAGE_NAMES = dict(settings.LANGUAGES)
 Kind = TimelineEntry.Kind
-
-
-class TransitionNotAllowed(Exception):
-    """The request is not in a state that allows this step; the message says why, translated."""
-
-    def __init__(self, message: Any):
-        super().__init__(str(message))
-        self.message = message
 
 
 class ConfirmationFailed(Exception):
@@ -54,13 +40,11 @@ class ConfirmationExpired(ConfirmationFailed):
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _locked(withdrawal: WithdrawalRequest) -> WithdrawalRequest:
-    return WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
-
-
-def _require(withdrawal: WithdrawalRequest, allowed: tuple, message: Any) -> None:
-    if withdrawal.status not in allowed:
-        raise TransitionNotAllowed(message)
+def _locked(withdrawal: WithdrawalRequest, step: str) -> WithdrawalRequest:
+    """Return the request's row locked for this transaction, once its status allows `step`."""
+    locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
+    withdrawal_step_check(locked, step)
+    return locked
 
 
 def _refresh(target: WithdrawalRequest, source: WithdrawalRequest) -> WithdrawalRequest:
@@ -70,29 +54,21 @@ def _refresh(target: WithdrawalRequest, source: WithdrawalRequest) -> Withdrawal
     return target
 
 
-def _timeline(
-    withdrawal: WithdrawalRequest, *, kind: str, visible: bool, text: str = "", actor: Any = None
-) -> TimelineEntry:
-    return TimelineEntry.objects.create(
-        request=withdrawal,
-        kind=kind,
-        visible_to_requester=visible,
-        text=text,
-        actor=_actor(actor),
-    )
-
-
 def _actor(actor: Any) -> Any:
     """Return the signed-in user who acted, or None for the system or a visitor."""
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _timeline(
+    withdrawal: WithdrawalRequest, *, kind: str, visible: bool, text: str = "", actor: Any = None
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        request=withdrawal, kind=kind, visible_to_requester=visible, text=text, actor=_actor(actor)
+    )
+
+
 def _audit(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=None, **details) -> None:
-    audit_events_record([_audit_event(withdrawal, action=action, actor=actor, ip=ip, **details)])
-
-
-def _audit_event(withdrawal: WithdrawalRequest, *, action: str, actor: Any = None, ip=None, **details):
-    return audit_event_build(
+    audit_event_record(
         actor=actor,
         action=f"withdrawal.{action}",
         target=withdrawal,
@@ -101,121 +77,29 @@ def _audit_event(withdrawal: WithdrawalRequest, *, action: str, actor: Any = Non
     )
 
 
-def _reference_next(
-    *, year: int, unless_submitted: uuid.UUID | None = None, reserve_id: bool = False
-) -> tuple[str, int | None] | None:
-    """Return the next reference of the year, WR-<year>-<6 digits>, and with `reserve_id` on PostgreSQL an
-    id for the new request from its sequence (None elsewhere). Return None, taking no number, when a
-    request with the submission token `unless_submitted` exists already.
-
-    One statement creates the year's counter or moves it on; its row stays locked until the transaction
-    ends, so two requests never get the same number. Outside a transaction the lock lasts that statement
-    only: a number taken by a registration that then fails is skipped, never given twice.
-    """
-    qn = connection.ops.quote_name
-    table = qn(ReferenceCounter._meta.db_table)
-    token = WithdrawalRequest._meta.get_field("submission_token")
-    params = [year, token.get_db_prep_value(unless_submitted, connection)]
-    returning = "last"
-    if reserve_id and connection.vendor == "postgresql":
-        returning += ", nextval(pg_get_serial_sequence(%s, %s))"
-        params += [WithdrawalRequest._meta.db_table, WithdrawalRequest._meta.pk.column]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (year, last) SELECT %s, 1 "  # noqa: S608 - the names are ours
-            f"WHERE NOT EXISTS (SELECT 1 FROM {qn(WithdrawalRequest._meta.db_table)} "
-            f"WHERE {qn(token.column)} = %s) "
-            f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING {returning}",
-            params,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return f"WR-{year}-{row[0]:06d}", row[1] if len(row) > 1 else None
-
-
-def _day(value: date, language: str) -> str:
-    with translation.override(language):
-        return date_format(value, "DATE_FORMAT")
-
-
-def _moment(value: datetime | None) -> str:
-    """Return `value` as local date and time in the active language."""
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
-
-
-def _facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
-    """Return the request's details as JSON-safe text in `language`, for an email."""
-    last_day = selectors.withdrawal_last_day(withdrawal)
-    with translation.override(language):
-        return {
-            "reference": withdrawal.reference or "",
-            "full_name": withdrawal.full_name,
-            "email": withdrawal.email,
-            "phone": str(withdrawal.phone or ""),
-            "scope": withdrawal.scope,
-            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label),
-            "purposes": withdrawal.purpose_labels(),
-            "reason": withdrawal.reason,
-            "acknowledgement": withdrawal.acknowledgement,
-            "request_language": str(LANGUAGE_NAMES.get(withdrawal.language, withdrawal.language)),
-            "status_label": str(Status(withdrawal.status).label),
-            "submitted_at": _moment(withdrawal.created_at),
-            "verified_at": _moment(withdrawal.verified_at),
-            "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
-            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
-            "account_email": withdrawal.requester.email if withdrawal.requester_id else "",
-            "account_id": withdrawal.requester_id or "",
-            "ip": withdrawal.ip or "",
-            "user_agent": withdrawal.user_agent,
-        }
-
-
-def _email_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra) -> None:
-    outbox_emails_queue(emails=[_email_to_requester(withdrawal, template=template, key=key, **extra)])
-
-
-def _email_to_requester(
-    withdrawal: WithdrawalRequest, *, template: str, key: str, facts: dict | None = None, **extra
-) -> OutboxEmail:
-    language = withdrawal.language
-    return outbox_email_build(
-        to=withdrawal.email,
-        template=template,
-        language=language,
-        context={
-            **(facts or _facts(withdrawal, language)),
-            "status_path": selectors.withdrawal_status_path(withdrawal),
-            **extra,
-        },
-        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}{key}",
-        user=withdrawal.requester,
-    )
-
-
-def _email_staff(withdrawal: WithdrawalRequest, *, event: str, key: str, text: str = "") -> None:
-    """Tell the assignee (or the privacy mailbox) that the requester did something."""
-    assignee = withdrawal.assignee
-    to = assignee.email if assignee else settings.PRIVACY_MAILBOX
-    language = assignee.language if assignee else settings.PRIVACY_MAILBOX_LANGUAGE
-    outbox_email_queue(
-        to=to,
-        template="withdrawal_staff_update",
-        language=language,
-        context={
-            **_facts(withdrawal, language),
-            "event": event,
-            "text": text,
-            "admin_path": selectors.withdrawal_admin_path(withdrawal),
-        },
-        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}{key}",
-        reply_to=withdrawal.email,
-        user=assignee,
-    )
-
-
 def _clean_text(value: str) -> str:
     return "\n".join(line.rstrip() for line in (value or "").strip().splitlines())
+
+
+def _reference_take(*, year: int) -> str:
+    """Return the next reference of the year, WR-<year>-<6 digits>.
+
+    The year's counter row stays locked until the caller's transaction ends, so two requests never get the
+    same number; a registration that fails gives its number back.
+    """
+    ReferenceCounter.objects.get_or_create(year=year)
+    ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
+    last = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+    return f"WR-{year}-{last:06d}"
+
+
+def _register(withdrawal: WithdrawalRequest) -> None:
+    """Give the request its reference and due date: it is registered from now. Call it in a transaction."""
+    now = timezone.now()
+    withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
+    withdrawal.verified_at = now
+    withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
+    withdrawal.status = Status.SUBMITTED
 
 
 # --- the requester ---------------------------------------------------------------------------------
@@ -230,6 +114,11 @@ def _scope_check(withdrawal: WithdrawalRequest) -> None:
         raise ValidationError(
             _("A full withdrawal needs the acknowledgement; a partial one needs purposes."), code="scope"
         )
+
+
+def _submitted(submission_token: uuid.UUID) -> WithdrawalRequest | None:
+    """Return the request stored from this form already, if any."""
+    return WithdrawalRequest.objects.filter(submission_token=submission_token).first()
 
 
 def withdrawal_request_submit(
@@ -249,8 +138,8 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester is verified at once; a visitor gets a confirm-your-email link. The same
-    submission token twice returns the first request and changes nothing.
+    A signed-in requester is registered at once; a visitor gets a confirm-your-email link. The same
+    submission token twice (a double click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
@@ -273,71 +162,49 @@ def withdrawal_request_submit(
         ip=ip or None,
         user_agent=(user_agent or "")[:300],
     )
-    # The form checked the input; the database checks the constraints again on insert. Only the rule that
-    # depends on the input is checked here, so a caller without the form gets a readable error.
     withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
     _scope_check(withdrawal)
-    # Signed in: the account proves the address, so the request is registered as it is stored. Its number
-    # is taken before the transaction, so that concurrent submissions do not wait for each other on the
-    # year's counter; a form sent twice takes no second number.
-    if requester is not None and not _registration_stamp(
-        withdrawal, unless_submitted=submission_token, reserve_id=True
-    ):
-        existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
-        if existing is not None:
-            return existing, False
-        _registration_stamp(withdrawal, reserve_id=True)
-    # With its id taken (PostgreSQL), the request and every row of its registration are written by one
-    # statement, atomic by itself (a savepoint only inside a caller's transaction); otherwise the request
-    # is saved first, in a transaction with the rest.
-    together = withdrawal.pk is not None
-    alone = together and not connection.in_atomic_block
     try:
-        with contextlib.nullcontext() if alone else transaction.atomic():
-            if not together:
-                withdrawal.save()
+        with transaction.atomic():
+            existing = _submitted(submission_token)
+            if existing is not None:
+                return existing, False
+            if requester is not None:
+                _register(withdrawal)
+            withdrawal.save()
             kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
-            timeline = [
-                TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
-                for kind in kinds
-            ]
+            TimelineEntry.objects.bulk_create(
+                [
+                    TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
+                    for kind in kinds
+                ]
+            )
             events = [
-                _audit_event(
-                    withdrawal,
-                    action="submit",
+                audit_event_build(
                     actor=requester,
+                    action="withdrawal.submit",
+                    target=withdrawal,
+                    details={"status": Status.UNVERIFIED, "scope": scope, "purposes": purposes},
                     ip=ip,
-                    scope=scope,
-                    purposes=purposes,
-                    status=Status.UNVERIFIED,
                 )
             ]
             if requester is not None:
-                due_at = withdrawal.due_at.isoformat()
-                verify = _audit_event(withdrawal, action="verify", actor=requester, ip=ip, due_at=due_at)
-                events.append(verify)
-                emails = _registration_emails(withdrawal)
-            else:
-                emails = [
-                    outbox_email_build(
-                        to=withdrawal.email,
-                        template="withdrawal_confirm",
-                        language=withdrawal.language,
-                        context={
-                            "full_name": withdrawal.full_name,
-                            "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
-                            "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
-                        },
-                        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}confirm",
+                events.append(
+                    audit_event_build(
+                        actor=requester,
+                        action="withdrawal.verify",
+                        target=withdrawal,
+                        details={"status": withdrawal.status, "due_at": withdrawal.due_at.isoformat()},
+                        ip=ip,
                     )
-                ]
-            requests = [Rows([withdrawal])] if together else []
-            rows_insert(*requests, Rows(timeline), Rows(events), outbox_rows(emails))
-            outbox_emails_schedule(emails=emails)
+                )
+            audit_events_record(events)
+            outbox_emails_queue(
+                emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
+            )
     except IntegrityError:
-        # The same form arrived twice at once (a double click): the first copy stands, and the unique
-        # submission token refuses the second.
-        existing = WithdrawalRequest.objects.filter(submission_token=submission_token).first()
+        # The same form arrived twice at once: the first copy stands, the unique token refused the second.
+        existing = _submitted(submission_token)
         if existing is None:
             raise
         return existing, False
@@ -345,7 +212,7 @@ def withdrawal_request_submit(
 
 
 def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> WithdrawalRequest:
-    """Verify a visitor's request from the signed link in the email; confirming twice is harmless."""
+    """Register a visitor's request from the signed link in the email; confirming twice is harmless."""
     try:
         public_id = tokens.confirm_token_read(token)
     except tokens.LinkExpired as exc:
@@ -356,67 +223,17 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
     if withdrawal is None:
         raise ConfirmationFailed
     with transaction.atomic():
-        return _verify(withdrawal, ip=ip)
-
-
-def _registration_stamp(
-    withdrawal: WithdrawalRequest, *, unless_submitted: uuid.UUID | None = None, reserve_id: bool = False
-) -> bool:
-    """Give the request its reference and due date: it is registered from now.
-
-    With `unless_submitted`, return False and change nothing when a request with that submission token
-    exists already. With `reserve_id`, a new request gets its id now where the database can hand one out.
-    """
-    now = timezone.now()
-    year = working_days.local_date(now).year
-    taken = _reference_next(year=year, unless_submitted=unless_submitted, reserve_id=reserve_id)
-    if taken is None:
-        return False
-    withdrawal.reference, reserved_id = taken
-    if reserved_id is not None:
-        withdrawal.pk = reserved_id
-        withdrawal.created_at = now
-    withdrawal.verified_at = now
-    withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
-    withdrawal.status = Status.SUBMITTED
-    return True
-
-
-def _registration_emails(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
-    """Return the written application to the privacy mailbox and the receipt to the requester (unsaved)."""
-    mailbox_language = settings.PRIVACY_MAILBOX_LANGUAGE
-    facts = _facts(withdrawal, mailbox_language)
-    application = outbox_email_build(
-        to=settings.PRIVACY_MAILBOX,
-        template="withdrawal_application",
-        language=mailbox_language,
-        context={**facts, "admin_path": selectors.withdrawal_admin_path(withdrawal)},
-        dedup_key=f"{selectors.withdrawal_email_key_prefix(withdrawal)}application",
-        reply_to=withdrawal.email,
-    )
-    if withdrawal.language != mailbox_language:
-        facts = None
-    receipt = _email_to_requester(withdrawal, template="withdrawal_received", key="received", facts=facts)
-    return [application, receipt]
-
-
-def _verify(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> WithdrawalRequest:
-    """Register a visitor's request once the address is confirmed: reference, due date and the emails."""
-    locked = _locked(withdrawal)
-    if locked.status != Status.UNVERIFIED:
-        return _refresh(withdrawal, locked)
-    _registration_stamp(locked)
-    if locked.requester_id is None:
-        # The visitor proved they hold this address; the account with it is theirs.
-        locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
-    locked.save()
-    timeline = TimelineEntry(
-        request=locked, kind=Kind.VERIFIED, visible_to_requester=True, actor=_actor(actor)
-    )
-    event = _audit_event(locked, action="verify", actor=actor, ip=ip, due_at=locked.due_at.isoformat())
-    emails = _registration_emails(locked)
-    rows_insert(Rows([timeline]), Rows([event]), outbox_rows(emails))
-    outbox_emails_schedule(emails=emails)
+        locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
+        if locked.status != Status.UNVERIFIED:
+            return _refresh(withdrawal, locked)
+        _register(locked)
+        if locked.requester_id is None:
+            # The visitor proved they hold this address; the account with it is theirs.
+            locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
+        locked.save()
+        _timeline(locked, kind=Kind.VERIFIED, visible=True)
+        _audit(locked, action="verify", ip=ip, due_at=locked.due_at.isoformat())
+        outbox_emails_queue(emails=emails.registration(locked))
     return _refresh(withdrawal, locked)
 
 
@@ -428,12 +245,7 @@ def withdrawal_request_information_provide(
     if not answer:
         raise ValidationError(_("Write your answer."), code="required")
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(
-            locked,
-            (Status.AWAITING_INFORMATION,),
-            _("Nobody asked for more information on this request, or it has been answered already."),
-        )
+        locked = _locked(withdrawal, Step.INFORMATION_PROVIDE)
         now = timezone.now()
         paused = working_days.working_days_between(locked.pause_started_at, now)
         locked.due_at = working_days.due_at_extended(locked.due_at, paused)
@@ -443,7 +255,9 @@ def withdrawal_request_information_provide(
         locked.save()
         entry = _timeline(locked, kind=Kind.INFORMATION_PROVIDED, visible=True, text=answer, actor=actor)
         _audit(locked, action="information_provide", actor=actor, ip=ip, paused_working_days=paused)
-        _email_staff(locked, event="answered", key=f"answered:{entry.pk}", text=answer)
+        outbox_emails_queue(
+            emails=[emails.to_staff(locked, event="answered", key=f"answered:{entry.pk}", text=answer)]
+        )
     return _refresh(withdrawal, locked)
 
 
@@ -452,17 +266,14 @@ def withdrawal_request_cancel(
 ) -> WithdrawalRequest:
     """Withdraw the application before it is decided."""
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(
-            locked, WithdrawalRequest.OPEN_STATUSES, _("Only a request not yet decided can be cancelled.")
-        )
+        locked = _locked(withdrawal, Step.CANCEL)
         locked.status = Status.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.pause_started_at = None
         locked.save()
         _timeline(locked, kind=Kind.CANCELLED, visible=True, actor=actor)
         _audit(locked, action="cancel", actor=actor, ip=ip)
-        _email_staff(locked, event="cancelled", key="cancelled")
+        outbox_emails_queue(emails=[emails.to_staff(locked, event="cancelled", key="cancelled")])
     return _refresh(withdrawal, locked)
 
 
@@ -476,8 +287,7 @@ def withdrawal_request_assign(
     if not (assignee.is_staff and assignee.is_active):
         raise TransitionNotAllowed(_("Requests can only be assigned to active staff members."))
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(locked, WithdrawalRequest.OPEN_STATUSES, _("Only an open request can be assigned."))
+        locked = _locked(withdrawal, Step.ASSIGN)
         if locked.assignee_id == assignee.pk:
             return False
         previous = locked.assignee_id
@@ -494,8 +304,7 @@ def withdrawal_request_review_start(
 ) -> WithdrawalRequest:
     """Start reviewing a submitted request; whoever starts it gets it if nobody has it."""
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(locked, (Status.SUBMITTED,), _("Only a submitted request can be taken into review."))
+        locked = _locked(withdrawal, Step.REVIEW_START)
         locked.status = Status.IN_REVIEW
         if locked.assignee_id is None and actor.is_staff:
             locked.assignee = actor
@@ -514,27 +323,20 @@ def withdrawal_request_information_ask(
     if not message:
         raise TransitionNotAllowed(_("Write what you need to know from the requester."))
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(
-            locked,
-            (Status.IN_REVIEW,),
-            _("Information can be asked for only while the request is in review."),
-        )
+        locked = _locked(withdrawal, Step.INFORMATION_ASK)
         locked.status = Status.AWAITING_INFORMATION
         locked.pause_started_at = timezone.now()
         locked.save()
         entry = _timeline(locked, kind=Kind.INFORMATION_REQUESTED, visible=True, text=message, actor=actor)
         _audit(locked, action="information_request", actor=actor, ip=ip)
-        _email_requester(
+        email = emails.to_requester(
             locked,
             template="withdrawal_information_requested",
             key=f"information:{entry.pk}",
             message=message,
         )
+        outbox_emails_queue(emails=[email])
     return _refresh(withdrawal, locked)
-
-
-DECIDABLE = (Status.IN_REVIEW, Status.AWAITING_INFORMATION)
 
 
 def withdrawal_request_grant(
@@ -542,8 +344,7 @@ def withdrawal_request_grant(
 ) -> WithdrawalRequest:
     """Grant the withdrawal and apply it: consent and agreement for a full one, third parties told."""
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(locked, DECIDABLE, _("Only a request in review can be granted."))
+        locked = _locked(withdrawal, Step.GRANT)
         now = timezone.now()
         locked.status = Status.GRANTED
         locked.decided_at = now
@@ -558,27 +359,14 @@ def withdrawal_request_grant(
             )
             effects["agreement_ended"] = user_agreement_end(user=user, at=now, actor=actor, details=details)
         parties = list(ThirdParty.objects.filter(active=True).order_by("name"))
-        for party in parties:
-            outbox_email_queue(
-                to=party.contact_email,
-                template="withdrawal_third_party",
-                language=party.language,
-                context={**_facts(locked, party.language), "party_name": party.name},
-                dedup_key=f"{selectors.withdrawal_email_key_prefix(locked)}third-party:{party.pk}",
-                reply_to=settings.PRIVACY_MAILBOX,
-            )
         if parties:
-            _timeline(
-                locked,
-                kind=Kind.THIRD_PARTIES_NOTIFIED,
-                visible=False,
-                text=", ".join(party.name for party in parties),
-                actor=actor,
-            )
+            names = ", ".join(party.name for party in parties)
+            _timeline(locked, kind=Kind.THIRD_PARTIES_NOTIFIED, visible=False, text=names, actor=actor)
         effects["third_parties"] = [party.pk for party in parties]
         _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
         _audit(locked, action="grant", actor=actor, ip=ip, scope=locked.scope, **effects)
-        _email_requester(locked, template="withdrawal_granted", key="decision")
+        decision = emails.to_requester(locked, template="withdrawal_granted", key="decision")
+        outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), decision])
     return _refresh(withdrawal, locked)
 
 
@@ -590,8 +378,7 @@ def withdrawal_request_refuse(
     if not reason:
         raise TransitionNotAllowed(_("A refusal needs a written reason."))
     with transaction.atomic():
-        locked = _locked(withdrawal)
-        _require(locked, DECIDABLE, _("Only a request in review can be refused."))
+        locked = _locked(withdrawal, Step.REFUSE)
         locked.status = Status.REFUSED
         locked.decided_at = timezone.now()
         locked.decision_reason = reason
@@ -599,7 +386,10 @@ def withdrawal_request_refuse(
         locked.save()
         _timeline(locked, kind=Kind.REFUSED, visible=True, text=reason, actor=actor)
         _audit(locked, action="refuse", actor=actor, ip=ip)
-        _email_requester(locked, template="withdrawal_refused", key="decision", decision_reason=reason)
+        email = emails.to_requester(
+            locked, template="withdrawal_refused", key="decision", decision_reason=reason
+        )
+        outbox_emails_queue(emails=[email])
     return _refresh(withdrawal, locked)
 
 
@@ -610,8 +400,7 @@ def withdrawal_request_note_add(
     text = _clean_text(text)
     if not text:
         raise TransitionNotAllowed(_("Write the note."))
-    if withdrawal.status == Status.UNVERIFIED:
-        raise TransitionNotAllowed(_("The requester has not confirmed this request yet."))
+    withdrawal_step_check(withdrawal, Step.NOTE)
     with transaction.atomic():
         entry = _timeline(withdrawal, kind=Kind.NOTE, visible=False, text=text, actor=actor)
         _audit(withdrawal, action="note", actor=actor, ip=ip, entry=entry.pk)
@@ -632,8 +421,9 @@ REQUESTER_TEXT_KINDS = (Kind.SUBMITTED, Kind.INFORMATION_PROVIDED, Kind.CANCELLE
 def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> int:
     """Anonymise the requests of these users, found by account and by address (retention erasure).
 
-    Name, address, phone, reason, IP, browser and the requester's own words in the timeline go; the
-    status, dates, scope, purposes and reference stay. Return how many requests were anonymised.
+    Name, address, phone, reason, IP, browser and the requester's own words in the timeline go, and so do
+    the addresses and details in the emails about them; the status, dates, scope, purposes and reference
+    stay. Return how many requests were anonymised.
     """
     requests = WithdrawalRequest.objects.filter(
         Q(requester_id__in=user_ids) | Q(email__in=[email.lower() for email in emails])
@@ -642,14 +432,8 @@ def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
     if not rows:
         return 0
     ids = [pk for pk, _email in rows]
-    addresses = {email for _pk, email in rows} - {ERASED_EMAIL}
-    # The emails about these requests (to the requester, and to the mailbox with the request's details).
-    OutboxEmail.objects.filter(to__in=addresses).update(
-        to=ERASED_EMAIL, reply_to="", context={}, updated_at=timezone.now()
-    )
-    OutboxEmail.objects.filter(
-        dedup_key__regex=r"^withdrawal:({}):".format("|".join(str(pk) for pk in ids))
-    ).update(reply_to="", context={}, updated_at=timezone.now())
+    addresses = sorted({email for _pk, email in rows} - {ERASED_EMAIL})
+    outbox_personal_data_erase(emails=addresses, topic=TOPIC, object_ids=ids)
     TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
         text=""
     )
@@ -696,28 +480,21 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
     def row(withdrawal: WithdrawalRequest) -> dict[str, Any]:
         with translation.override(language):
             status_label = str(withdrawal.get_status_display())
-        state = selectors.withdrawal_due_state(withdrawal, now=now)
         return {
             "reference": withdrawal.reference,
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
             "status_label": status_label,
-            "due_date": _day(selectors.withdrawal_last_day(withdrawal), language),
-            "days_left": state.days_left,
+            "due_date": emails.day_text(selectors.withdrawal_last_day(withdrawal), language),
+            "days_left": selectors.withdrawal_due_state(withdrawal, now=now).days_left,
             "assignee": withdrawal.assignee.email if withdrawal.assignee else "",
             "admin_path": selectors.withdrawal_admin_path(withdrawal),
         }
 
-    today = working_days.local_date(now)
-    return outbox_email_queue(
-        to=settings.PRIVACY_MAILBOX,
-        template="withdrawal_due_digest",
-        language=language,
-        context={
-            "date": _day(today, language),
-            "overdue": [row(item) for item in overdue],
-            "due_soon": [row(item) for item in due_soon],
-            "due_soon_days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
-        },
-        dedup_key=f"withdrawal-digest:{today.isoformat()}",
+    digest = emails.due_digest(
+        today=working_days.local_date(now),
+        overdue=[row(item) for item in overdue],
+        due_soon=[row(item) for item in due_soon],
     )
+    written = outbox_emails_queue(emails=[digest])
+    return written[0] if written else None

@@ -102,16 +102,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-# Redis is both cache and broker; while it is unreachable the cache reads as empty (config/cache.py), and
-# these timeouts keep a hung Redis from holding a request for long.
-REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+# Redis is both cache and broker. While it is unreachable the cache reads as empty and writes are dropped
+# (django-redis's IGNORE_EXCEPTIONS): the cache only speeds things up (the version in force, the use
+# throttle) or counts (rate limits, which then fail open). The timeouts keep a hung Redis from holding a
+# request for long.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.FailSafeRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="alilo"),
-            "OPTIONS": REDIS_CACHE_OPTIONS,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
         }
     }
 else:
@@ -135,12 +136,6 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 
 
-def broker_transport(url: str) -> str | None:
-    """Return the transport for a broker URL: for Redis, kombu's with one Redis client per channel."""
-    return "config.broker:Transport" if url.startswith(("redis://", "rediss://")) else None
-
-
-CELERY_BROKER_TRANSPORT = broker_transport(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -59,8 +59,8 @@ def test_summary_counts_per_version_with_pending(staff_client, version):
     services.acceptance_record_explicit(
         user=accepted[0], version=version, language="kk", ip=None, user_agent=""
     )
-    services.acceptance_record_signup(
-        user=accepted[1], version_number=version.number, language="kk", ip=None, user_agent=""
+    services.acceptance_record(
+        user=accepted[1], version=version, method="signup", channel="web", language="kk"
     )
     token, _ = services.service_token_create(name="app")
     services.acceptance_record_api(

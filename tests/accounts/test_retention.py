@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from apps.accounts import services
+from apps.accounts import selectors, services
 from apps.audit.models import AuditEvent
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_email_queue
@@ -22,13 +22,15 @@ def ended(days_ago: float, **kwargs):
 
 
 def test_cutoff_is_three_calendar_years_back_and_handles_29_february():
-    assert services.retention_cutoff(now=NOW) == datetime(2023, 11, 26, 12, 0, tzinfo=ZoneInfo("Asia/Almaty"))
+    assert selectors.retention_cutoff(now=NOW) == datetime(
+        2023, 11, 26, 12, 0, tzinfo=ZoneInfo("Asia/Almaty")
+    )
     leap = datetime(2028, 2, 29, 9, 0, tzinfo=ZoneInfo("Asia/Almaty"))
-    assert services.retention_cutoff(now=leap) == datetime(2025, 2, 28, 9, 0, tzinfo=ZoneInfo("Asia/Almaty"))
+    assert selectors.retention_cutoff(now=leap) == datetime(2025, 2, 28, 9, 0, tzinfo=ZoneInfo("Asia/Almaty"))
 
 
 def test_erases_one_day_after_three_years_and_keeps_one_day_before():
-    cutoff = services.retention_cutoff(now=NOW)
+    cutoff = selectors.retention_cutoff(now=NOW)
     after = UserFactory(
         agreement_status="ended", agreement_ended_at=cutoff - timedelta(days=1), phone="+77011234567"
     )

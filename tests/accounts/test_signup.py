@@ -132,12 +132,11 @@ def test_signup_after_a_new_version_was_published_asks_again(client, published):
 
 def test_failed_acceptance_rolls_back_the_new_account(client, published, monkeypatch):
     from apps.acceptances import services as acceptance_services
-    from apps.accounts import services as account_services
 
     def refuse(**kwargs):
         raise acceptance_services.VersionNotCurrent("gone")
 
-    monkeypatch.setattr(account_services, "acceptance_record_signup", refuse)
+    monkeypatch.setattr(acceptance_services, "acceptance_record", refuse)
     response = client.post(
         reverse("accounts:signup"), {**GOOD, "accept_policy": "on", "policy_version": published.number}
     )

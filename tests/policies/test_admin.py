@@ -145,7 +145,7 @@ def test_publish_page_explains_what_blocks_publication(staff_client):
     PolicyVersionFactory(published=True, number=5)
     draft = PolicyVersionFactory(number=4, texts=["en"])
     page = staff_client.get(reverse("admin:policies_policyversion_publish", args=[draft.pk])).content.decode()
-    assert "needs a higher number" in page
+    assert "use a higher number" in page
     assert "Kazakh text" in page
     assert 'name="confirm"' not in page
 

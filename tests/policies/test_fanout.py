@@ -1,19 +1,19 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
+from apps.acceptances.models import Acceptance
+from apps.acceptances.services import policy_reminder_queue
 from apps.notifications.models import OutboxEmail
+from apps.notifications.selectors import outbox_progress
 from apps.notifications.services import outbox_email_deliver
 from apps.policies import services
 from apps.policies.models import PolicyVersion
-from apps.policies.selectors import policy_mail_progress
 from apps.policies.services import (
     policy_announcement_fanout,
     policy_announcements_resume,
-    policy_reminder_queue,
     policy_version_publish,
 )
 from tests.accounts.factories import UserFactory
@@ -43,7 +43,7 @@ def publish(**kwargs):
 
 
 def announcement_rows(version):
-    return OutboxEmail.objects.filter(dedup_key__startswith=f"policy-announce:{version.number}:")
+    return OutboxEmail.objects.filter(topic="policy.announcement", object_id=version.pk)
 
 
 def test_fanout_writes_one_email_per_active_user_in_their_language(users, django_capture_on_commit_callbacks):
@@ -85,16 +85,17 @@ def test_running_the_fanout_twice_writes_nothing_new(users):
 
 def test_fanout_resumes_after_a_crash_without_duplicates_or_gaps(users, monkeypatch):
     version = publish()
-    real_schedule = services._schedule
+    real_fanout = services.outbox_fanout
     calls = {"n": 0}
 
-    def crash_on_third_chunk(ids, batch_size):
+    def crash_on_third_chunk(**kwargs):
         calls["n"] += 1
+        ids = real_fanout(**kwargs)
         if calls["n"] == 3:
-            raise SystemExit("worker killed")
-        real_schedule(ids, batch_size)
+            raise SystemExit("worker killed")  # after the chunk's rows were written, before its commit
+        return ids
 
-    monkeypatch.setattr(services, "_schedule", crash_on_third_chunk)
+    monkeypatch.setattr(services, "outbox_fanout", crash_on_third_chunk)
     with pytest.raises(SystemExit):
         policy_announcement_fanout(version=version, chunk_ids=2)
     version.refresh_from_db()
@@ -104,7 +105,7 @@ def test_fanout_resumes_after_a_crash_without_duplicates_or_gaps(users, monkeypa
     assert version.announcement_written == len(written_before)
     cursor = version.announcement_cursor
 
-    monkeypatch.setattr(services, "_schedule", real_schedule)
+    monkeypatch.setattr(services, "outbox_fanout", real_fanout)
     written = policy_announcement_fanout(version=version, chunk_ids=2)
     rows = announcement_rows(version)
     assert written + len(written_before) == len(users)
@@ -147,7 +148,7 @@ def test_progress_counts_by_status(users):
     first, second = announcement_rows(version).order_by("id")[:2]
     OutboxEmail.objects.filter(pk=first.pk).update(status="sent")
     OutboxEmail.objects.filter(pk=second.pk).update(status="failed")
-    progress = policy_mail_progress(template="policy_announcement", key_prefix="policy-announce:2:")
+    progress = outbox_progress(topic="policy.announcement", object_id=version.pk)
     assert (progress.total, progress.sent, progress.failed, progress.queued) == (
         len(users),
         1,
@@ -194,42 +195,23 @@ def test_announcement_escapes_the_summary_in_html():
     assert "<b>bold</b> & more" in message.body
 
 
-def test_reminder_goes_to_the_given_users_once(users):
+def test_reminder_goes_to_users_in_the_agreement_who_have_not_accepted_once(users):
     version = publish()
-    not_accepted = get_user_model().objects.filter(pk__in=[u.pk for u in users[:3]]).values("pk")
-    assert policy_reminder_queue(version=version, user_ids_query=not_accepted, chunk_ids=2) == 3
-    assert policy_reminder_queue(version=version, user_ids_query=not_accepted, chunk_ids=2) == 0
+    accepted = users[3]
+    Acceptance.objects.create(
+        user=accepted,
+        version=version,
+        method="explicit",
+        channel="web",
+        accepted_at=timezone.now(),
+        language="kk",
+    )
+    assert policy_reminder_queue(version=version, chunk_ids=2) == len(users) - 1
+    assert policy_reminder_queue(version=version, chunk_ids=2) == 0
     rows = OutboxEmail.objects.filter(template="policy_reminder")
-    assert sorted(rows.values_list("user_id", flat=True)) == sorted(u.pk for u in users[:3])
-    assert set(rows.values_list("dedup_key", flat=True)) == {f"policy-reminder:2:{u.pk}" for u in users[:3]}
+    expected = sorted(u.pk for u in users if u != accepted)
+    assert sorted(rows.values_list("user_id", flat=True)) == expected
+    assert set(rows.values_list("dedup_key", flat=True)) == {f"policy-reminder:2:{pk}" for pk in expected}
+    assert set(rows.values_list("topic", "object_id")) == {("policy.reminder", version.pk)}
     outbox_email_deliver(email_id=rows.first().pk)
     assert "http://testserver/privacy/accept/2/" in mail.outbox[-1].body
-
-
-def test_reminder_skips_ended_erased_and_inactive_users_and_filters_with_params(users):
-    version = publish()
-    everyone = get_user_model().objects.all()
-    queryset = everyone.filter(email__contains="@example.kz", language="ru").values_list("pk", flat=True)
-    assert policy_reminder_queue(version=version, user_ids_query=queryset) == 2
-    assert policy_reminder_queue(version=version, user_ids_query=everyone.values("pk")) == len(users) - 2
-
-
-def test_reminder_of_a_draft_is_refused(users):
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError):
-        policy_reminder_queue(
-            version=PolicyVersionFactory(), user_ids_query=get_user_model().objects.values("pk")
-        )
-
-
-def test_versions_due_for_reminder_are_those_within_the_reminder_window(settings):
-    from apps.policies.selectors import policy_versions_due_for_reminder
-
-    settings.POLICY_REMINDER_DAYS_BEFORE = 2
-    now = timezone.now()
-    due = PolicyVersionFactory(published=True, implicit_acceptance_at=now + timedelta(days=1))
-    PolicyVersionFactory(published=True, implicit_acceptance_at=now + timedelta(days=3))
-    PolicyVersionFactory(published=True, implicit_acceptance_at=now - timedelta(hours=1))
-    PolicyVersionFactory(published=True, implicit_acceptance_at=None)
-    assert list(policy_versions_due_for_reminder(now=now)) == [due]

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from apps.accounts import services
+from apps.accounts import selectors, services
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         if dry_run:
-            due = services.users_due_for_erasure().order_by("agreement_ended_at")
+            due = selectors.users_due_for_erasure().order_by("agreement_ended_at")
             for user in due.iterator():
                 self.stdout.write(f"{user.pk}\t{user.email}\t{user.agreement_ended_at:%Y-%m-%d}")
             self.stdout.write(_("%(count)d user(s) would be erased.") % {"count": due.count()})

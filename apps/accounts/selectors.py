@@ -1,0 +1,48 @@
+"""Reads of accounts: who is in the user agreement, and whose data is due for erasure."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Max, Min, QuerySet
+from django.utils import timezone
+
+
+def users_in_agreement() -> QuerySet:
+    """Users whose agreement is in force: they get the policy's notices and count for its acceptance.
+
+    Not those whose agreement ended, who withdrew consent, whose data was erased or who were deactivated.
+    """
+    User = get_user_model()
+    return User.objects.filter(
+        agreement_status=User.AgreementStatus.ACTIVE,
+        consent_withdrawn_at__isnull=True,
+        erased_at__isnull=True,
+        is_active=True,
+    )
+
+
+def user_id_bounds() -> tuple[int, int]:
+    """Return (lowest id - 1, highest id) of all users: the bounds of a walk over them by ranges of ids."""
+    bounds = get_user_model().objects.aggregate(low=Min("pk"), high=Max("pk"))
+    return (bounds["low"] or 1) - 1, bounds["high"] or 0
+
+
+def retention_cutoff(*, now: datetime | None = None, years: int | None = None) -> datetime:
+    """Return the moment before which an ended agreement's data must be erased."""
+    now = now or timezone.now()
+    years = settings.RETENTION_YEARS if years is None else years
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return now.replace(year=now.year - years, day=28)
+
+
+def users_due_for_erasure(*, now: datetime | None = None) -> QuerySet:
+    """Users whose agreement ended more than RETENTION_YEARS ago and whose data is still there."""
+    User = get_user_model()
+    return User.objects.filter(
+        agreement_status=User.AgreementStatus.ENDED,
+        agreement_ended_at__lt=retention_cutoff(now=now),
+        erased_at__isnull=True,
+    )

@@ -1,0 +1,162 @@
+"""The emails of a withdrawal request, built as outbox rows (unsaved); the services queue them with the
+change that causes them. Every one is about the request: topic "withdrawal", object the request's id."""
+
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from apps.notifications.models import OutboxEmail
+from apps.notifications.services import outbox_email_build
+
+from . import selectors
+from .models import ThirdParty, WithdrawalRequest
+
+TOPIC = "withdrawal"
+LANGUAGE_NAMES = dict(settings.LANGUAGES)
+
+
+def day_text(value: date, language: str) -> str:
+    with translation.override(language):
+        return date_format(value, "DATE_FORMAT")
+
+
+def _moment(value: datetime | None) -> str:
+    """Return `value` as local date and time in the active language."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+
+
+def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
+    """Return the request's details as JSON-safe text in `language`, for an email."""
+    last_day = selectors.withdrawal_last_day(withdrawal)
+    with translation.override(language):
+        return {
+            "reference": withdrawal.reference or "",
+            "full_name": withdrawal.full_name,
+            "email": withdrawal.email,
+            "phone": str(withdrawal.phone or ""),
+            "scope": withdrawal.scope,
+            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label),
+            "purposes": withdrawal.purpose_labels(),
+            "reason": withdrawal.reason,
+            "acknowledgement": withdrawal.acknowledgement,
+            "request_language": str(LANGUAGE_NAMES.get(withdrawal.language, withdrawal.language)),
+            "status_label": str(WithdrawalRequest.Status(withdrawal.status).label),
+            "submitted_at": _moment(withdrawal.created_at),
+            "verified_at": _moment(withdrawal.verified_at),
+            "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
+            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+            "account_email": withdrawal.requester.email if withdrawal.requester_id else "",
+            "account_id": withdrawal.requester_id or "",
+            "ip": withdrawal.ip or "",
+            "user_agent": withdrawal.user_agent,
+        }
+
+
+def _about(withdrawal: WithdrawalRequest, *, key: str, **fields: Any) -> OutboxEmail:
+    return outbox_email_build(
+        topic=TOPIC, object_id=withdrawal.pk, dedup_key=f"withdrawal:{withdrawal.pk}:{key}", **fields
+    )
+
+
+def to_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **extra: Any) -> OutboxEmail:
+    """An email to the requester, in their language, with the request's details and its status link."""
+    return _about(
+        withdrawal,
+        key=key,
+        to=withdrawal.email,
+        template=template,
+        language=withdrawal.language,
+        context={
+            **facts(withdrawal, withdrawal.language),
+            "status_path": selectors.withdrawal_status_path(withdrawal),
+            **extra,
+        },
+        user=withdrawal.requester,
+    )
+
+
+def confirmation(withdrawal: WithdrawalRequest) -> OutboxEmail:
+    """The confirm-your-email link to a visitor."""
+    return _about(
+        withdrawal,
+        key="confirm",
+        to=withdrawal.email,
+        template="withdrawal_confirm",
+        language=withdrawal.language,
+        context={
+            "full_name": withdrawal.full_name,
+            "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
+            "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+        },
+    )
+
+
+def registration(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
+    """The written application to the privacy mailbox (policy clause 2.6) and the receipt to the
+    requester."""
+    language = settings.PRIVACY_MAILBOX_LANGUAGE
+    application = _about(
+        withdrawal,
+        key="application",
+        to=settings.PRIVACY_MAILBOX,
+        template="withdrawal_application",
+        language=language,
+        context={**facts(withdrawal, language), "admin_path": selectors.withdrawal_admin_path(withdrawal)},
+        reply_to=withdrawal.email,
+    )
+    return [application, to_requester(withdrawal, template="withdrawal_received", key="received")]
+
+
+def to_staff(withdrawal: WithdrawalRequest, *, event: str, key: str, text: str = "") -> OutboxEmail:
+    """Tell the assignee (or the privacy mailbox) that the requester did something."""
+    assignee = withdrawal.assignee
+    language = assignee.language if assignee else settings.PRIVACY_MAILBOX_LANGUAGE
+    return _about(
+        withdrawal,
+        key=key,
+        to=assignee.email if assignee else settings.PRIVACY_MAILBOX,
+        template="withdrawal_staff_update",
+        language=language,
+        context={
+            **facts(withdrawal, language),
+            "event": event,
+            "text": text,
+            "admin_path": selectors.withdrawal_admin_path(withdrawal),
+        },
+        reply_to=withdrawal.email,
+        user=assignee,
+    )
+
+
+def to_third_party(withdrawal: WithdrawalRequest, party: ThirdParty) -> OutboxEmail:
+    """Tell a third party the data was shared with to stop processing (Law on Personal Data, Art. 8(7))."""
+    return _about(
+        withdrawal,
+        key=f"third-party:{party.pk}",
+        to=party.contact_email,
+        template="withdrawal_third_party",
+        language=party.language,
+        context={**facts(withdrawal, party.language), "party_name": party.name},
+        reply_to=settings.PRIVACY_MAILBOX,
+    )
+
+
+def due_digest(*, today: date, overdue: list[dict], due_soon: list[dict]) -> OutboxEmail:
+    """The daily list of overdue and nearly due requests to the privacy mailbox."""
+    language = settings.PRIVACY_MAILBOX_LANGUAGE
+    return outbox_email_build(
+        to=settings.PRIVACY_MAILBOX,
+        template="withdrawal_due_digest",
+        language=language,
+        context={
+            "date": day_text(today, language),
+            "overdue": overdue,
+            "due_soon": due_soon,
+            "due_soon_days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
+        },
+        topic="withdrawal.digest",
+        dedup_key=f"withdrawal-digest:{today.isoformat()}",
+    )
