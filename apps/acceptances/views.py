@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from apps.audit.services import client_ip
+from apps.core.http import client_ip
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import policy_current_cached, policy_text_for
 

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from apps.audit.services import client_ip
+from apps.core.http import client_ip
 
 from . import selectors, services, tokens
 from .forms import AnswerForm, CancelForm, WithdrawalRequestForm

@@ -86,7 +86,7 @@ def test_compiled_catalogues_match_the_po_files():
 
 
 def _override_msgids():
-    tree = ast.parse((ROOT / "config" / "locale_overrides.py").read_text())
+    tree = ast.parse((ROOT / "apps" / "core" / "locale_overrides.py").read_text())
     return [
         node.args[0].value
         for node in ast.walk(tree)
@@ -95,7 +95,7 @@ def _override_msgids():
 
 
 def test_locale_overrides_are_still_upstream_msgids_and_translated_in_kk():
-    """config/locale_overrides.py must list Django's and django-axes' msgids verbatim, or kk never applies."""
+    """The overrides must list Django's and django-axes' msgids verbatim, or kk never applies."""
     django_root = Path(django.__file__).parent
     catalogues = [
         django_root / domain / "locale/en/LC_MESSAGES/django.po"
