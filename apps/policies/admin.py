@@ -15,7 +15,6 @@ from .selectors import (
     announcement_key_prefix,
     format_moment,
     implicit_acceptance_deadline,
-    policy_clause_diff,
     policy_mail_progress,
     policy_recipients_count,
     policy_texts_for_diff,
@@ -28,6 +27,7 @@ from .services import (
     policy_text_save,
     policy_version_publish,
 )
+from .text import policy_clause_diff
 from .views import version_page_context
 
 PUBLISH_PERMISSION = "policies.publish_policyversion"

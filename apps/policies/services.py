@@ -31,8 +31,8 @@ from .selectors import (
     policy_version_next_number,
     policy_version_previous,
     reminder_key_prefix,
-    text_sha256,
 )
+from .text import text_sha256
 
 logger = logging.getLogger(__name__)
 
