@@ -216,7 +216,7 @@ def withdrawal_answer(request, token: str):
 @ratelimit(group="withdrawals.status.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
 def withdrawal_cancel(request, token: str):
     withdrawal = _withdrawal_or_404(token)
-    if not withdrawal.is_cancellable:
+    if not withdrawal.is_open:
         messages.error(
             request, _("This request has been decided or cancelled already; it cannot be cancelled.")
         )

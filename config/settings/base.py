@@ -329,7 +329,6 @@ RATELIMIT_VIEW = "config.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # The counters live in Redis; while it is down, requests are let through rather than all refused.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
-TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).
 RETENTION_ERASERS = [

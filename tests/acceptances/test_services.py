@@ -302,15 +302,6 @@ def test_reminders_are_not_due_outside_the_window(settings):
     assert services.policy_reminders_send(now=deadline - timedelta(days=1))["status"] == "off"
 
 
-def _has_reminder_queue() -> bool:
-    try:
-        from apps.policies.services import policy_reminder_queue  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _has_reminder_queue(), reason="needs apps.policies.services.policy_reminder_queue")
 def test_reminders_go_to_pending_users_once(settings):
     from apps.notifications.models import OutboxEmail
 
