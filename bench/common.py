@@ -242,11 +242,8 @@ def policy_publish(*, number: int = 1, published_days_ago: int = 10, languages=(
     from django.utils import timezone
 
     from apps.policies.models import PolicyText, PolicyVersion
-    from apps.policies.selectors import (
-        implicit_acceptance_deadline,
-        policy_current_cache_refresh,
-        text_sha256,
-    )
+    from apps.policies.selectors import implicit_acceptance_deadline, policy_current_cache_refresh
+    from apps.policies.text import text_sha256
 
     lines = POLICY_FILE.read_text(encoding="utf-8").strip().split("\n")
     title, body = lines[0].strip(), "\n".join(lines[1:]).strip()

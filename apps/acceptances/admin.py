@@ -4,9 +4,11 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.exports import csv_export_response
-from apps.audit.pagination import LargeTablePaginator
-from apps.audit.services import client_ip
+from apps.audit.services import audit_event_record
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.exports import csv_export_response
+from apps.core.http import client_ip
+from apps.core.pagination import LargeTablePaginator
 
 from .models import Acceptance, ServiceToken, UseReport
 from .selectors import acceptance_summary
@@ -52,7 +54,7 @@ def _csv_columns():
 
 
 @admin.register(Acceptance)
-class AcceptanceAdmin(admin.ModelAdmin):
+class AcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["accepted_at", "user", "version", "method", "channel", "ip", "used_at"]
     list_filter = ["method", "channel", "version", "language", ("accepted_at", admin.DateFieldListFilter)]
     search_fields = ["user__email"]
@@ -62,15 +64,6 @@ class AcceptanceAdmin(admin.ModelAdmin):
     paginator = LargeTablePaginator
     actions = ["export_csv"]
     change_list_template = "admin/acceptances/acceptance/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
@@ -104,18 +97,19 @@ class AcceptanceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export the selected acceptances as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = queryset.select_related("user", "version").order_by("pk").iterator(chunk_size=2000)
-        return csv_export_response(
-            request=request,
-            rows=rows,
-            columns=_csv_columns(),
-            name="acceptances",
+        audit_event_record(
+            actor=request.user,
+            action="export.csv",
             target_type=Acceptance._meta.label_lower,
-            count=queryset.count(),
+            target_label="acceptances",
+            details={"rows": queryset.count(), "query": request.GET.urlencode()[:500]},
+            ip=client_ip(request),
         )
+        return csv_export_response(rows=rows, columns=_csv_columns(), name="acceptances")
 
 
 @admin.register(UseReport)
-class UseReportAdmin(admin.ModelAdmin):
+class UseReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["used_at", "user", "channel", "token", "received_at"]
     list_filter = ["channel", "token"]
     search_fields = ["user__email"]
@@ -123,15 +117,6 @@ class UseReportAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in UseReport._meta.fields]
     show_full_result_count = False
     paginator = LargeTablePaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ServiceToken)

@@ -3,8 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from apps.audit.services import client_ip
+from apps.core.http import client_ip
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
     implicit_acceptance_passed,
@@ -80,7 +79,6 @@ def accept(request, number: int):
         return redirect(_safe_next(request) or "acceptances:my_privacy")
     text, fell_back = policy_text_for(version=version, language=get_language())
     context = {
-        **_body_context(text),
         "version": version,
         "text": text,
         "fell_back": fell_back,
@@ -94,21 +92,6 @@ def accept(request, number: int):
         else "",
     }
     return render(request, "acceptances/accept.html", context)
-
-
-def _body_context(text) -> dict:
-    """Render the text with the policies app's numbered clauses where it offers them, else as plain text."""
-    try:
-        from apps.policies.selectors import policy_clauses
-
-        get_template("policies/_body.html")
-    except (ImportError, TemplateDoesNotExist):
-        return {"body_template": None}
-    return {
-        "body_template": "policies/_body.html",
-        "clauses": policy_clauses(body=text.body) if text else [],
-        "heading_level": 3,
-    }
 
 
 def _sections(request) -> list[str]:

@@ -5,7 +5,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.acceptances.selectors import users_pending_acceptance
-from apps.audit.services import client_ip
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.http import client_ip
 from apps.notifications.models import OutboxEmail
 from apps.policies.selectors import policy_version_current
 
@@ -13,7 +14,7 @@ from .models import User
 from .services import user_view_record
 
 
-class UndeliveredEmailInline(admin.TabularInline):
+class UndeliveredEmailInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Emails to this user that the provider reported as bounced, complained of or rejected."""
 
     model = OutboxEmail
@@ -40,15 +41,6 @@ class UndeliveredEmailInline(admin.TabularInline):
             )
             .order_by("-id")
         )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("notifications.view_outboxemail")

@@ -21,7 +21,7 @@ from django_otp import login as otp_login
 from django_ratelimit.decorators import ratelimit
 
 from apps.acceptances.services import VersionNotCurrent, acceptance_signup
-from apps.audit.services import client_ip
+from apps.core.http import client_ip
 
 from . import services
 from .forms import (

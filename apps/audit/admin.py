@@ -4,9 +4,13 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from .exports import csv_export_response
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.exports import csv_export_response
+from apps.core.http import client_ip
+from apps.core.pagination import LargeTablePaginator
+
 from .models import AuditEvent
-from .pagination import LargeTablePaginator
+from .services import audit_event_record
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -26,7 +30,7 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor", "action", "target_type", "target_link", "target_label", "ip"]
     list_filter = [ActorFilter, "action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["action", "target_id", "target_label", "actor__email"]
@@ -44,15 +48,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         query = urlencode({"target_type": obj.target_type, "target_id": obj.target_id})
         return format_html('<a href="?{}">{}</a>', query, obj.target_id)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.action(description=_("Export the selected events as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         columns = [
@@ -65,10 +60,13 @@ class AuditEventAdmin(admin.ModelAdmin):
             (_("details"), lambda e: e.details),
             (_("IP address"), lambda e: e.ip),
         ]
-        return csv_export_response(
-            request=request,
-            rows=queryset.select_related("actor").order_by("created_at", "id").iterator(chunk_size=2000),
-            columns=columns,
-            name="audit-events",
+        audit_event_record(
+            actor=request.user,
+            action="export.csv",
             target_type="audit.auditevent",
+            target_label="audit-events",
+            details={"query": request.GET.urlencode()[:500]},
+            ip=client_ip(request),
         )
+        rows = queryset.select_related("actor").order_by("created_at", "id").iterator(chunk_size=2000)
+        return csv_export_response(rows=rows, columns=columns, name="audit-events")

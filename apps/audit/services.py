@@ -45,16 +45,3 @@ def audit_event_build(
 def audit_events_record(events: list[AuditEvent]) -> list[AuditEvent]:
     """Append these audit events in one statement, inside the transaction of the change they record."""
     return AuditEvent.objects.bulk_create(events)
-
-
-def client_ip(request) -> str | None:
-    """Return the client address as trusted by the deployment (see TRUSTED_PROXIES)."""
-    from django.conf import settings
-
-    proxies = getattr(settings, "TRUSTED_PROXIES", 0)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR") or None

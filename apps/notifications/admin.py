@@ -2,14 +2,15 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.audit.pagination import LargeTablePaginator
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.pagination import LargeTablePaginator
 
 from .models import OutboxEmail
 from .services import outbox_email_resend
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "template",
@@ -27,15 +28,6 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
     actions = ["resend"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("notifications.view_outboxemail")

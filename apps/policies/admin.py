@@ -17,7 +17,6 @@ from .selectors import (
     ANNOUNCEMENT_TOPIC,
     format_moment,
     implicit_acceptance_deadline,
-    policy_clause_diff,
     policy_publish_problems,
     policy_texts_for_diff,
     policy_version_current,
@@ -29,6 +28,7 @@ from .services import (
     policy_text_save,
     policy_version_publish,
 )
+from .text import policy_clause_diff
 from .views import version_page_context
 
 PUBLISH_PERMISSION = "policies.publish_policyversion"

@@ -28,8 +28,8 @@ from .selectors import (
     policy_text_for,
     policy_version_next_number,
     policy_version_previous,
-    text_sha256,
 )
+from .text import text_sha256
 
 logger = logging.getLogger(__name__)
 

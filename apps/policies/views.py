@@ -10,7 +10,6 @@ from django.utils.translation import get_language
 from .models import PolicyVersion
 from .selectors import (
     CurrentPolicy,
-    policy_clause_diff,
     policy_current_cached,
     policy_text_for,
     policy_texts_for_diff,
@@ -19,6 +18,7 @@ from .selectors import (
     policy_version_published_get,
     policy_versions_published,
 )
+from .text import policy_clause_diff
 
 
 def version_page_context(*, version: PolicyVersion, language: str, preview: bool = False) -> dict:

@@ -15,9 +15,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.exports import csv_export_response
-from apps.audit.pagination import LargeTablePaginator
-from apps.audit.services import client_ip
+from apps.audit.services import audit_event_record
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.exports import csv_export_response
+from apps.core.http import client_ip
+from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
 from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
@@ -60,19 +62,13 @@ class DueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TimelineInline(admin.TabularInline):
+class TimelineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TimelineEntry
     extra = 0
     can_delete = False
     fields = ["created_at", "kind", "visible_to_requester", "actor", "text"]
     readonly_fields = fields
     verbose_name_plural = _("Timeline (everything, including internal notes)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WithdrawalRequest)
@@ -424,19 +420,23 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             (_("cancelled at"), lambda obj: moment(obj.cancelled_at)),
             (_("reason for the decision"), lambda obj: obj.decision_reason),
         ]
-        return csv_export_response(
-            request=request,
-            rows=rows,
-            columns=columns,
-            name="withdrawal-requests",
+        audit_event_record(
+            actor=request.user,
+            action="export.csv",
             target_type=WithdrawalRequest._meta.label_lower,
-            count=len(rows),
-            details={"ids": [obj.pk for obj in rows][:1000]},
+            target_label="withdrawal-requests",
+            details={
+                "rows": len(rows),
+                "query": request.GET.urlencode()[:500],
+                "ids": [obj.pk for obj in rows][:1000],
+            },
+            ip=client_ip(request),
         )
+        return csv_export_response(rows=rows, columns=columns, name="withdrawal-requests")
 
 
 @admin.register(WithdrawalRequestStatus)
-class WithdrawalRequestStatusAdmin(admin.ModelAdmin):
+class WithdrawalRequestStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only status of registered requests for support: no address, phone, reason or evidence."""
 
     list_display = ["reference", "full_name", "status", "due_date", "days_left"]
@@ -456,15 +456,6 @@ class WithdrawalRequestStatusAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(status=Status.UNVERIFIED)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("timeline (as the requester sees it)"))
     def requester_timeline(self, obj):

@@ -161,10 +161,6 @@ class WithdrawalRequest(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
-    @property
-    def is_cancellable(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
     def purpose_labels(self) -> list[str]:
         labels = dict(Purpose.choices)
         return [str(labels.get(value, value)) for value in self.purposes]

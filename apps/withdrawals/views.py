@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from apps.audit.services import client_ip
+from apps.core.http import client_ip
 
 from . import selectors, services, tokens
 from .forms import AnswerForm, CancelForm, WithdrawalRequestForm
@@ -216,7 +216,7 @@ def withdrawal_answer(request, token: str):
 @ratelimit(group="withdrawals.status.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
 def withdrawal_cancel(request, token: str):
     withdrawal = _withdrawal_or_404(token)
-    if not withdrawal.is_cancellable:
+    if not withdrawal.is_open:
         messages.error(
             request, _("This request has been decided or cancelled already; it cannot be cancelled.")
         )

@@ -6,12 +6,11 @@ working day, that is at 00:00 of the next calendar day.
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
 
-COMPANY_TZ = ZoneInfo("Asia/Almaty")
+from apps.policies.selectors import COMPANY_TZ
 
 
 @lru_cache(maxsize=1)

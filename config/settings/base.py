@@ -40,6 +40,7 @@ THIRD_PARTY_APPS = [
     "ninja",
 ]
 LOCAL_APPS = [
+    "apps.core",
     "apps.audit",
     "apps.notifications",
     "apps.accounts",
@@ -235,7 +236,7 @@ LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [env.path("LOCALE_PATH", default=str(BASE_DIR / "locale"))]
 # Kazakh date and number formats (Django ships none for kk).
-FORMAT_MODULE_PATH = ["config.formats"]
+FORMAT_MODULE_PATH = ["apps.core.formats"]
 LANGUAGE_COOKIE_NAME = "alilo_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 TIME_ZONE = "Asia/Almaty"
@@ -262,7 +263,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # Number of reverse proxies in front of the app. Only then are X-Forwarded-For (client address, see
-# apps.audit.services.client_ip) and X-Forwarded-Proto (HTTPS) believed; otherwise the socket is.
+# apps.core.http.client_ip) and X-Forwarded-Proto (HTTPS) believed; otherwise the socket is.
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
@@ -295,7 +296,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "apps.accounts.security.axes_username"
-AXES_CLIENT_IP_CALLABLE = "apps.audit.services.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.http.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.lockout"
 AXES_VERBOSE = False
@@ -304,7 +305,7 @@ AXES_VERBOSE = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_personal_data": {"()": "config.log_filters.RedactPersonalDataFilter"}},
+    "filters": {"redact_personal_data": {"()": "apps.core.log_filters.RedactPersonalDataFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
@@ -323,7 +324,6 @@ RATELIMIT_VIEW = "config.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # The counters live in Redis; while it is down, requests are let through rather than all refused.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
-TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Each app that keeps personal data erases its part for users past retention: f(*, user_ids, emails).
 RETENTION_ERASERS = [
@@ -331,7 +331,7 @@ RETENTION_ERASERS = [
     "apps.acceptances.services.acceptance_personal_data_erase",
     "apps.withdrawals.services.withdrawal_personal_data_erase",
 ]
-RATELIMIT_IP_META_KEY = "apps.audit.services.client_ip"
+RATELIMIT_IP_META_KEY = "apps.core.http.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.
 RATELIMIT_SIGNUP_IP = env("RATELIMIT_SIGNUP_IP", default="10/h")
 RATELIMIT_LOGIN_IP = env("RATELIMIT_LOGIN_IP", default="30/10m")

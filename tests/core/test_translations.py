@@ -23,13 +23,17 @@ def fresh_catalogues(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("xgettext is missing; scripts/test-services.sh installs gettext")
         pytest.skip("xgettext is missing (apt-get install gettext)")
-    locale = tmp_path_factory.mktemp("locale")
-    shutil.copytree(ROOT / "locale", locale, dirs_exist_ok=True)
+    # makemessages writes every string of the tree it runs in to that tree's ./locale, whatever LOCALE_PATHS
+    # says, so it runs on a copy: the committed catalogues stay as they are.
+    tree = tmp_path_factory.mktemp("tree") / "portal"
+    skipped = shutil.ignore_patterns(*IGNORE, ".git", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, tree, ignore=skipped)
     args = [sys.executable, "manage.py", "makemessages", "--no-location", "--no-wrap", "-l", "kk", "-l", "ru"]
     for pattern in IGNORE:
         args += ["-i", pattern]
+    locale = tree / "locale"
     env = {**os.environ, "LOCALE_PATH": str(locale), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(args, cwd=tree, env=env, check=True, capture_output=True)
     return locale
 
 
@@ -86,7 +90,7 @@ def test_compiled_catalogues_match_the_po_files():
 
 
 def _override_msgids():
-    tree = ast.parse((ROOT / "config" / "locale_overrides.py").read_text())
+    tree = ast.parse((ROOT / "apps" / "core" / "locale_overrides.py").read_text())
     return [
         node.args[0].value
         for node in ast.walk(tree)
@@ -95,7 +99,7 @@ def _override_msgids():
 
 
 def test_locale_overrides_are_still_upstream_msgids_and_translated_in_kk():
-    """config/locale_overrides.py must list Django's and django-axes' msgids verbatim, or kk never applies."""
+    """The overrides must list Django's and django-axes' msgids verbatim, or kk never applies."""
     django_root = Path(django.__file__).parent
     catalogues = [
         django_root / domain / "locale/en/LC_MESSAGES/django.po"

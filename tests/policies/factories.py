@@ -3,7 +3,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.policies.models import PolicyText, PolicyVersion
-from apps.policies.selectors import implicit_acceptance_deadline, text_sha256
+from apps.policies.selectors import implicit_acceptance_deadline
+from apps.policies.text import text_sha256
 
 
 class PolicyVersionFactory(factory.django.DjangoModelFactory):

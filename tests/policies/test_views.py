@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from apps.policies.models import PolicyText
-from apps.policies.selectors import policy_clauses, policy_current_cache_refresh, text_sha256
+from apps.policies.selectors import policy_current_cache_refresh
+from apps.policies.text import policy_clause_diff, policy_clauses, text_sha256
 from tests.policies.factories import PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,8 +165,6 @@ def test_shipped_text_is_split_into_numbered_clauses():
 
 
 def test_diff_shows_changed_and_added_clauses_and_folds_unchanged_ones(client):
-    from apps.policies.selectors import policy_clause_diff
-
     old = "1. A\n\n1.1. One two three.\n\n1.2. Same.\n\n1.3. Same too.\n\n2.6. Old clause."
     new = "1. A\n\n1.1. One 2 three.\n\n1.2. Same.\n\n1.3. Same too.\n\n2.6. Old clause.\n\n2.7. New clause."
     blocks = policy_clause_diff(old=old, new=new)

@@ -1,6 +1,6 @@
 from django import template
 
-from ..selectors import policy_clauses
+from ..text import policy_clauses
 
 register = template.Library()
 

@@ -2,10 +2,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.audit import pagination
 from apps.audit.models import AuditEvent
-from apps.audit.pagination import LargeTablePaginator
 from apps.audit.services import audit_event_record
+from apps.core import pagination
+from apps.core.pagination import LargeTablePaginator
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from config.log_filters import RedactPersonalDataFilter, redact
+from apps.core.log_filters import RedactPersonalDataFilter, redact
 
 
 @pytest.fixture

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """What every app uses and no app owns. It has no models and imports no other app."""
+
+    name = "apps.core"
+    label = "core"
