@@ -23,6 +23,8 @@ from .models import Acceptance
 from .selectors import consent_status
 
 LanguageCode = Literal["kk", "ru", "en"]
+# A use older than this is a client's mistake (and a date the databases may not store).
+USE_MAX_AGE = timedelta(days=366)
 CLOCK_SKEW = timedelta(minutes=5)
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
@@ -165,9 +167,12 @@ class UseIn(UserRef):
 
     @field_validator("used_at")
     @classmethod
-    def _not_in_future(cls, value: datetime) -> datetime:
-        if value > timezone.now() + CLOCK_SKEW:
+    def _recent(cls, value: datetime) -> datetime:
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
             raise ValueError(_("The time of use is in the future."))
+        if value < now - USE_MAX_AGE:
+            raise ValueError(_("The time of use is more than a year ago."))
         return value
 
 

@@ -202,6 +202,8 @@ def test_use_batch_with_an_unknown_user_is_refused_whole(api, user):
         {"used_at": "yesterday", "channel": "app"},
         {"used_at": "2026-01-01T10:00:00+05:00", "channel": "fax"},
         {"used_at": "2999-01-01T10:00:00+05:00", "channel": "app"},
+        {"used_at": "0001-01-01T00:00:00+14:00", "channel": "app"},  # before year 1 in UTC
+        {"used_at": "2001-01-01T10:00:00+05:00", "channel": "app"},  # more than a year ago
     ],
 )
 def test_malformed_use_refuses_the_whole_batch(api, user, use):
