@@ -121,6 +121,19 @@ class _FormParser(HTMLParser):
             self._form = None
 
 
+def form_in(source: str, *, action: str | None = None, has: str | None = None, where: str = "") -> Form:
+    """The one form of the HTML `source` whose action contains `action` and whose HTML contains `has`."""
+    parser = _FormParser(source)
+    parser.feed(source)
+    found = [
+        form
+        for form in parser.forms
+        if (action is None or action in form.action) and (has is None or has in form.html)
+    ]
+    assert len(found) == 1, f"{len(found)} forms match action={action!r} has={has!r} on {where}"
+    return found[0]
+
+
 class Page:
     """A page as the visitor ended up on it, after every redirect."""
 
@@ -135,20 +148,9 @@ class Page:
     def __contains__(self, text: str) -> bool:
         return text in self.text or text in self.html
 
-    def forms(self) -> list[Form]:
-        parser = _FormParser(self.html)
-        parser.feed(self.html)
-        return parser.forms
-
     def form(self, *, action: str | None = None, has: str | None = None) -> Form:
         """The one form whose action contains `action` and whose HTML contains `has` (a field or a label)."""
-        found = [
-            form
-            for form in self.forms()
-            if (action is None or action in form.action) and (has is None or has in form.html)
-        ]
-        assert len(found) == 1, f"{len(found)} forms match action={action!r} has={has!r} on {self.path}"
-        return found[0]
+        return form_in(self.html, action=action, has=has, where=self.path)
 
     def links(self, prefix: str) -> list[str]:
         return sorted(
