@@ -35,11 +35,11 @@ def test_account_whose_agreement_ended_over_three_years_ago_is_erased_and_the_re
     assert user.agreement_status == "ended"
     ended = user.agreement_ended_at
     later = UserFactory(email="later@example.kz")
-    user_agreement_end(user=later, at=ended + timedelta(days=2))
+    user_agreement_end(user=later, at=ended + timedelta(days=5))
     staying = UserFactory(email="staying@example.kz")
     task = worker_tasks["accounts.retention_erase"]
 
-    with travel(ended.replace(year=ended.year + 3) + timedelta(days=1)):
+    with travel(ended + timedelta(days=3 * 365 + 2)):  # three years (one 29 February) and a day on
         assert task.apply(throw=True).get() == 1
         assert task.apply(throw=True).get() == 0
         refused = Visitor().log_in("aigul@example.kz")
