@@ -25,6 +25,8 @@ test: $(VENV)/.installed
 	@$(PY) -m ruff format --check .
 	@DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	@$(PY) -m pytest -q --create-db $(PYTEST_ARGS)
+	@# The user flows again on `make run`'s embedded default: SQLite, a file broker and a file cache.
+	@$(PY) -m pytest -q --create-db --ds=config.settings.test_sqlite tests/flows
 	@# The benchmarks must keep working: a short pass that fails only when a scenario breaks, not on a ratio.
 	@$(PY) -m bench.run --size small
 
@@ -49,4 +51,4 @@ messages: $(VENV)/.installed
 	@$(PY) scripts/compile_messages.py
 
 clean:
-	rm -rf var/broker var/broker-control var/cache var/celerybeat-schedule*
+	rm -rf var/broker var/broker-control var/cache var/celerybeat-schedule* var/test-sqlite

@@ -1,0 +1,152 @@
+"""Every periodic task of the beat schedule, run by name through the Celery app as a worker runs it."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from apps.acceptances.models import Acceptance
+from apps.notifications.models import OutboxEmail
+from apps.notifications.services import outbox_email_queue
+from apps.withdrawals.models import WithdrawalRequest
+from tests.acceptances.conftest import publish
+from tests.accounts.factories import UserFactory
+from tests.withdrawals.factories import submit, verified
+
+from .support import travel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _email(key: str) -> OutboxEmail:
+    return outbox_email_queue(
+        to=f"{key}@example.kz",
+        template="password_reset",
+        language="en",
+        context={"full_name": "Someone", "reset_path": "/accounts/reset/x/y/"},
+        dedup_key=f"flows:{key}",
+    )
+
+
+def outbox_sweep():
+    """An email whose delivery was never queued (the broker was down), and one a killed worker left."""
+    waiting, stuck = _email("waiting"), _email("stuck")
+    OutboxEmail.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    OutboxEmail.objects.filter(pk=stuck.pk).update(
+        status=OutboxEmail.Status.SENDING, claimed_at=timezone.now() - timedelta(minutes=20), attempts=1
+    )
+
+    def check(result):
+        assert result == {"requeued": 1, "stuck": 1}
+        assert OutboxEmail.objects.get(pk=stuck.pk).status == OutboxEmail.Status.FAILED
+        assert OutboxEmail.objects.get(pk=waiting.pk).status == OutboxEmail.Status.PENDING
+
+    return check
+
+
+def retention_erase():
+    """An account whose agreement ended four years ago."""
+    gone = UserFactory(agreement_status="ended", agreement_ended_at=timezone.now() - timedelta(days=4 * 365))
+
+    def check(result):
+        assert result == 1
+        assert get_user_model().objects.get(pk=gone.pk).erased_at is not None
+
+    return check
+
+
+def announce_resume():
+    """A version published ten minutes ago whose announcement never started."""
+    version = publish(published_at=timezone.now() - timedelta(minutes=10))
+
+    def check(result):
+        assert result == [version.pk]
+
+    return check
+
+
+def due_digest():
+    """A request registered a month ago and still open: overdue."""
+    with travel(timezone.now() - timedelta(days=30)):
+        late = verified(email="late@example.kz")
+
+    def check(result):
+        assert result is True
+        digest = OutboxEmail.objects.get(template="withdrawal_due_digest")
+        assert digest.to == settings.PRIVACY_MAILBOX
+        assert late.reference in str(digest.context)
+
+    return check
+
+
+def purge_unverified():
+    """A request whose email was never confirmed, filed eight days ago."""
+    stale = submit(email="never@example.kz")
+    WithdrawalRequest.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=8))
+    fresh = submit(email="today@example.kz")
+
+    def check(result):
+        assert result == 1
+        assert list(WithdrawalRequest.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+    return check
+
+
+def implicit_sweep():
+    """A version past its deadline and a member who used the service a minute ago."""
+    version = publish(published_at=timezone.now() - timedelta(days=10))
+    user = UserFactory(last_used_at=timezone.now() - timedelta(minutes=1))
+
+    def check(result):
+        assert result["created"] == 1
+        acceptance = Acceptance.objects.get(version=version)
+        assert (acceptance.user, acceptance.method, acceptance.used_at) == (
+            user,
+            "implicit",
+            user.last_used_at,
+        )
+
+    return check
+
+
+def send_reminders():
+    """A version whose deadline is less than two days away and a member who has not accepted it."""
+    version = publish(published_at=timezone.now() - timedelta(days=6))
+    user = UserFactory()
+
+    def check(result):
+        assert result["status"] == "queued" and result["result"] == 1
+        reminder = OutboxEmail.objects.get(template="policy_reminder")
+        assert reminder.user == user and reminder.context["version_number"] == version.number
+
+    return check
+
+
+WORK = {
+    "notifications.outbox_sweep": outbox_sweep,
+    "accounts.retention_erase": retention_erase,
+    "policies.announce_resume": announce_resume,
+    "withdrawals.send_due_digest": due_digest,
+    "withdrawals.purge_unverified": purge_unverified,
+    "acceptances.implicit_sweep": implicit_sweep,
+    "acceptances.send_reminders": send_reminders,
+}
+
+
+@pytest.mark.parametrize("entry", sorted(settings.CELERY_BEAT_SCHEDULE))
+def test_periodic_task_runs_by_name_and_does_its_work(entry, worker_tasks):
+    name = settings.CELERY_BEAT_SCHEDULE[entry]["task"]
+    assert name in WORK, f"{entry}: no flow gives the periodic task {name} work to do; add one to WORK"
+    check = WORK[name]()
+
+    result = worker_tasks[name].apply(throw=True)
+
+    check(result.get())
+
+
+def test_every_periodic_task_runs_on_an_empty_portal_without_error(worker_tasks):
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        worker_tasks[entry["task"]].apply(throw=True)
+    assert not OutboxEmail.objects.exists() and not Acceptance.objects.exists()
