@@ -8,8 +8,7 @@ from django.urls import path
 
 from config.cache import FailSafeRedisCache
 from config.urls import urlpatterns as portal_urls
-
-from .support import free_port
+from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.reliability]
 
