@@ -7,12 +7,16 @@ PY := $(VENV)/bin/python
 SIZE ?= full
 MAKEMESSAGES_ARGS := --no-obsolete --no-location --no-wrap -l kk -l ru -i .venv -i var -i tests -i bench -i scripts -i deploy
 
-.PHONY: run test lint messages bench clean
+# requirements/lock.txt pins what the portal runs on (the Docker image installs it); requirements/dev.txt pins
+# that and the dev extras, within which `make run` and `make test` install. `make lock` rewrites both.
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
 
-$(VENV)/.installed: pyproject.toml
+.PHONY: run test lint messages bench lock clean
+
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e ".[dev]"
+	@$(PY) -m pip install --quiet -c requirements/dev.txt -e ".[dev]"
 	@touch $@
 
 run: $(VENV)/.installed
@@ -49,6 +53,15 @@ lint: $(VENV)/.installed
 messages: $(VENV)/.installed
 	@$(PY) manage.py makemessages $(MAKEMESSAGES_ARGS)
 	@$(PY) scripts/compile_messages.py
+
+# Keeps each pin that pyproject.toml still allows; `make lock UPGRADE=1` takes the newest release of everything.
+lock: $(VENV)/bin/uv
+	@$(LOCK) $(if $(UPGRADE),--upgrade) pyproject.toml -o requirements/lock.txt
+	@$(LOCK) $(if $(UPGRADE),--upgrade) --extra dev -c requirements/lock.txt pyproject.toml -o requirements/dev.txt
+
+$(VENV)/bin/uv:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet -c requirements/dev.txt uv
 
 clean:
 	rm -rf var/broker var/broker-control var/cache var/celerybeat-schedule* var/test-sqlite

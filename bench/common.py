@@ -3,22 +3,18 @@
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.servers import ROOT, VAR, Gunicorn, child_env, database_url
+
 BENCH_DIR = ROOT / "bench"
-VAR = ROOT / "var"
 POLICY_FILE = ROOT / "apps" / "policies" / "data" / "privacy_policy_kk.txt"
 
 # `users`/`rows`: data built; `sessions`: signed-in users rotating; `duration`: seconds of each wrk run;
@@ -95,26 +91,9 @@ def _ensure_database(db: dict) -> None:
         conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
-def database_url() -> str:
-    """The bench database as a URL, for the processes the benchmarks start."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    auth = db.get("USER") or ""
-    if db.get("PASSWORD"):
-        auth += f":{db['PASSWORD']}"
-    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    return f"postgres://{auth}{'@' if auth else ''}{host}/{db['NAME']}"
-
-
-def child_env(settings_module: str = "bench.settings", **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "BENCH_DATABASE_URL": database_url(),
-        "PYTHONPATH": str(ROOT),
-        **extra,
-    }
+def bench_env(settings_module: str = "bench.settings", **extra: str) -> dict[str, str]:
+    """Environment of a portal process the benchmarks start: the bench database and `settings_module`."""
+    return child_env(settings_module, BENCH_DATABASE_URL=database_url(), **extra)
 
 
 # Tables the scenarios fill; emptied (with what refers to them) before each scenario builds its data.
@@ -309,60 +288,17 @@ def signed_in_users(count: int) -> tuple[list[tuple[str, str]], Path]:
 # --- Servers and load ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
-
-
 @contextmanager
 def gunicorn(
     settings_module: str = "bench.settings", *, workers: int = 2, threads: int = 4, **env: str
 ) -> Iterator[str]:
     """Run gunicorn on a free loopback port with the given settings; yield its base URL, stop it after."""
-    VAR.mkdir(exist_ok=True)
-    port = free_port()
-    log_path = VAR / f"bench-gunicorn-{port}.log"
-    log = open(log_path, "w")  # noqa: SIM115
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
-    command += ["--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=child_env(settings_module, **env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/privacy_policy/archive/", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        yield base
-    finally:
-        _stop(process)
-        log.close()
+    options = ("--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning")
+    log_path = VAR / f"bench-gunicorn-{settings_module}.log"
+    env = bench_env(settings_module, **env)
+    server = Gunicorn(env, log_path=log_path, workers=workers, threads=threads, options=options)
+    with server:
+        yield server.url
 
 
 def wrk(

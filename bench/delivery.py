@@ -1,11 +1,10 @@
 """Announcement delivery through a real Celery worker vs rendering and sending in a plain loop."""
 
 import json
-import subprocess
-import sys
 import time
 
-from bench.common import ROOT, Row, child_env, reset_tables
+from bench.common import VAR, Row, bench_env, reset_tables
+from tests.support.servers import Worker
 
 TEMPLATE = "password_reset"
 CONTEXT = {"full_name": "Bench User", "reset_path": "/accounts/reset/x/y/"}
@@ -28,43 +27,12 @@ def _insert_rows(count: int) -> None:
         )
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_worker() -> Worker:
     from config.celery import app
 
     app.control.purge()
-    env = child_env(EMAIL_BACKEND="anymail.backends.test.EmailBackend")
-    log = open(ROOT / "var" / "bench-worker.log", "w")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "INFO",
-            "-c",
-            "2",
-            "-P",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            "bench@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in (ROOT / "var" / "bench-worker.log").read_text():
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError("bench worker did not start")
-        time.sleep(0.2)
-    return worker
+    env = bench_env(EMAIL_BACKEND="anymail.backends.test.EmailBackend")
+    return Worker(env, log_path=VAR / "bench-worker.log", name="bench", concurrency=2).start()
 
 
 def run(size: dict) -> list[Row]:
@@ -75,7 +43,7 @@ def run(size: dict) -> list[Row]:
     from apps.notifications.tasks import outbox_deliver_batch
 
     count = size["emails"]
-    (ROOT / "var").mkdir(exist_ok=True)
+    VAR.mkdir(exist_ok=True)
 
     # Baseline: render and send the same emails in one process, no outbox bookkeeping.
     reset_tables("notifications_outboxemail")
@@ -102,8 +70,7 @@ def run(size: dict) -> list[Row]:
             time.sleep(0.1)
         ours_seconds = time.perf_counter() - start
     finally:
-        worker.terminate()
-        worker.wait(30)
+        worker.stop()
 
     ours, baseline = count / ours_seconds, count / baseline_seconds
     ratio = ours / baseline

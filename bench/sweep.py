@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import timedelta
 
-from bench.common import ROOT, Row, child_env, make_users, peak_rss_mb, policy_publish, reset_tables
+from bench.common import ROOT, Row, bench_env, make_users, peak_rss_mb, policy_publish, reset_tables
 
 TARGET = 1.5
 MEMORY_TARGET_MB = 300
@@ -52,7 +52,7 @@ def child() -> None:
 def _run_child() -> dict:
     output = subprocess.run(
         [sys.executable, "-m", "bench.sweep", "--child"],
-        env=child_env(),
+        env=bench_env(),
         cwd=ROOT,
         check=True,
         capture_output=True,

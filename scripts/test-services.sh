@@ -53,11 +53,37 @@ if ((${#missing[@]})); then
   exit 1
 fi
 
-# Tools for browser and TLS tests; without them those tests are skipped with a reason.
-command -v chromium >/dev/null || apt_install chromium || echo "note: chromium is missing; browser tests will be skipped (apt-get install chromium)"
-command -v xgettext >/dev/null || apt_install gettext || echo "note: gettext is missing; the translation completeness test will be skipped (apt-get install gettext)"
+# Tools some checks need. On a developer's machine a check whose tool is missing is skipped with the reason;
+# under CI (CI set, as .ci/run is run) every check must run, so a tool that cannot be installed fails here.
+packages_missing=()
+checks_missing=()
+need_tool() {  # need_tool PACKAGE CHECKS: a tool that is neither installed nor installable, and what needs it
+  packages_missing+=("$1")
+  checks_missing+=("$2")
+}
+command -v chromium >/dev/null || apt_install chromium || need_tool chromium "the browser tests"
+command -v xgettext >/dev/null || apt_install gettext || need_tool gettext "the translation completeness test"
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx-light || apt_install nginx || echo "note: nginx is missing; the TLS test will be skipped (apt-get install nginx)"
-command -v wrk >/dev/null || apt_install wrk || echo "note: wrk is missing; the page benchmarks cannot run (apt-get install wrk)"
-command -v openssl >/dev/null || apt_install openssl || echo "note: openssl is missing; the TLS test will be skipped (apt-get install openssl)"
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx-light || apt_install nginx \
+  || need_tool nginx-light "the TLS test"
+command -v wrk >/dev/null || apt_install wrk || need_tool wrk "the page benchmarks"
+command -v openssl >/dev/null || apt_install openssl || need_tool openssl "the TLS test"
+
+if ((${#packages_missing[@]})); then
+  ci=${CI:-}
+  case ${ci,,} in
+    "" | 0 | false | no)
+      for i in "${!packages_missing[@]}"; do
+        echo "note: ${packages_missing[i]} is missing; ${checks_missing[i]} will be skipped"
+      done
+      echo "note: to run them: apt-get install ${packages_missing[*]}"
+      ;;
+    *)
+      echo "CI runs every check, and these tools are missing and could not be installed:" >&2
+      for i in "${!packages_missing[@]}"; do echo "  - ${packages_missing[i]}, for ${checks_missing[i]}" >&2; done
+      echo "Install them as root: apt-get update && apt-get install ${packages_missing[*]}" >&2
+      exit 1
+      ;;
+  esac
+fi
 exit 0

@@ -1,5 +1,3 @@
-import os
-
 import pytest
 from django.core.cache import cache
 
@@ -22,8 +20,3 @@ def fake_esp():
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def in_ci() -> bool:
-    return bool(os.environ.get("CI"))

@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.acceptances import tasks
 from apps.acceptances.models import Acceptance
 from tests.accounts.factories import UserFactory
-from tests.support.worker import wait_for
+from tests.support.servers import wait_for
 
 from .conftest import publish
 

@@ -1,6 +1,7 @@
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,31 @@ def test_dockerfile_runs_gunicorn_as_non_root_with_compiled_messages():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "USER app" in dockerfile
     assert "gunicorn" in dockerfile and "compile_messages.py" in dockerfile and "collectstatic" in dockerfile
+
+
+def test_dockerfile_installs_the_pinned_dependencies_then_the_portal_alone():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pinned = dockerfile.index("pip install -r requirements/lock.txt")
+    assert pinned < dockerfile.index("pip install --no-deps .")
+
+
+def _names(requirements: list[str]) -> set[str]:
+    """Normalised project names (PEP 503) of requirement strings, without extras, versions or markers."""
+    names = (re.match(r"[A-Za-z0-9._-]+", line).group() for line in requirements)
+    return {re.sub(r"[-_.]+", "-", name).lower() for name in names}
+
+
+def _pinned(lock: str) -> set[str]:
+    lines = (ROOT / "requirements" / lock).read_text().splitlines()
+    return _names([line for line in lines if re.match(r"[A-Za-z0-9._-]+==", line)])
+
+
+@pytest.mark.parametrize(("lock", "groups"), [("lock.txt", ["runtime"]), ("dev.txt", ["runtime", "dev"])])
+def test_lock_file_pins_every_declared_dependency(lock, groups):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {"runtime": project["dependencies"], "dev": project["optional-dependencies"]["dev"]}
+    missing = set().union(*(_names(declared[group]) for group in groups)) - _pinned(lock)
+    assert missing == set(), f"requirements/{lock} lacks {sorted(missing)}: run `make lock`"
 
 
 def test_env_example_lists_every_deployer_setting():

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import httpx
 import pytest
 
 from tests.flows.support import PASSWORD, form_in
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REFERENCE = re.compile(r"WR-\d{4}-\d{6}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Browser:

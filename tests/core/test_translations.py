@@ -13,16 +13,15 @@ import django
 import polib
 import pytest
 
+from tests.support.tools import require_tool
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 IGNORE = [".venv", "var", "tests", "bench", "scripts", "deploy", "node_modules"]
 
 
 @pytest.fixture(scope="module")
 def fresh_catalogues(tmp_path_factory):
-    if not shutil.which("xgettext"):
-        if os.environ.get("CI"):
-            pytest.fail("xgettext is missing; scripts/test-services.sh installs gettext")
-        pytest.skip("xgettext is missing (apt-get install gettext)")
+    require_tool("xgettext", "apt-get install gettext")
     # makemessages writes every string of the tree it runs in to that tree's ./locale, whatever LOCALE_PATHS
     # says, so it runs on a copy: the committed catalogues stay as they are.
     tree = tmp_path_factory.mktemp("tree") / "portal"

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.notifications import services
 from apps.notifications.models import OutboxEmail
-from tests.support.worker import wait_for
+from tests.support.servers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -8,7 +8,7 @@ from apps.policies.models import PolicyVersion
 from apps.policies.services import policy_version_publish
 from tests.accounts.factories import UserFactory
 from tests.policies.factories import PolicyVersionFactory
-from tests.support.worker import wait_for
+from tests.support.servers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

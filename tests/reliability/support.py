@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,30 +22,10 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from tests.support.worker import ROOT, WorkerProcess, _database_url, wait_for
+from tests.support.servers import ROOT, Gunicorn, Worker, child_env, free_port, port_open, wait_for
 
 VAR = ROOT / "var" / "reliability"
 CACHE_PREFIX = "reliability-scenario"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
-    return wait_for(predicate, timeout=timeout, interval=interval, message=message)
-
-
-def database_url_of_tests() -> str:
-    return _database_url()
 
 
 # --- Redis ----------------------------------------------------------------------------------------
@@ -87,14 +65,14 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: port_open(self.port), 10, "redis-server did not start")
+        wait_for(lambda: port_open(self.port), timeout=10, message="redis-server did not start")
         return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-        wait_until(lambda: not port_open(self.port), 10, "redis-server did not stop")
+        wait_for(lambda: not port_open(self.port), timeout=10, message="redis-server did not stop")
 
     def cleanup(self) -> None:
         self.stop()
@@ -194,98 +172,30 @@ class PostgresCluster:
 
 def app_env(*, database_url: str, redis_url: str, site_url: str = "", **extra: str) -> dict[str, str]:
     """Environment of a portal process (web or worker) pointed at the given services."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ANYMAIL_", "PYTEST_", "DJANGO_"))
+    values = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CACHE_KEY_PREFIX": CACHE_PREFIX,
+        "SITE_URL": site_url or settings.SITE_URL,
+        # One proxy in front, as in compose.yaml: each client is known by its X-Forwarded-For address.
+        "TRUSTED_PROXIES": "1",
+        "LOG_LEVEL": "WARNING",
+        "AXES_ENABLED": "false",
     }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "CACHE_KEY_PREFIX": CACHE_PREFIX,
-            "SITE_URL": site_url or settings.SITE_URL,
-            # One proxy in front, as in compose.yaml: each client is known by its X-Forwarded-For address.
-            "TRUSTED_PROXIES": "1",
-            "LOG_LEVEL": "WARNING",
-            "AXES_ENABLED": "false",
-        }
-    )
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
+    return child_env("config.settings.test", **{**values, **extra})
 
 
-class AppServer:
-    """gunicorn serving config.wsgi on a free loopback port, with threads."""
-
-    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 8, name: str = "web") -> None:
-        self.port = free_port()
-        self.env = {**env, "SITE_URL": env.get("SITE_URL") or f"http://127.0.0.1:{self.port}"}
-        self.workers, self.threads = workers, threads
-        self.log_path = VAR / f"{name}-{os.getpid()}.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "AppServer":
-        VAR.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.log_path, "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-                "--max-requests",
-                "0",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-        def ready() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                return httpx.get(f"{self.url}/privacy_policy/", timeout=5).status_code < 500
-            except httpx.HTTPError:
-                return False
-
-        wait_until(ready, 60, "gunicorn did not start", interval=0.3)
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        if hasattr(self, "log"):
-            self.log.close()
+def start_web(env: dict[str, str], *, workers: int = 2, threads: int = 8, name: str = "web") -> Gunicorn:
+    """gunicorn with threads on a free loopback port, as production runs it."""
+    options = ("--timeout", "60", "--graceful-timeout", "5", "--max-requests", "0")
+    log_path = VAR / f"{name}-{os.getpid()}.log"
+    return Gunicorn(env, log_path=log_path, workers=workers, threads=threads, options=options).start()
 
 
-def start_worker(env: dict[str, str], *, name: str, concurrency: int = 1) -> WorkerProcess:
-    worker = WorkerProcess(env, concurrency)
-    worker.log_path = VAR / f"worker-{name}-{os.getpid()}.log"
-    return worker.start()
+def start_worker(env: dict[str, str], *, name: str, concurrency: int = 1) -> Worker:
+    log_path = VAR / f"worker-{name}-{os.getpid()}.log"
+    return Worker(env, log_path=log_path, name=f"test-{os.getpid()}", concurrency=concurrency).start()
 
 
 def run_in_portal(env: dict[str, str], code: str, timeout: float = 120) -> str:

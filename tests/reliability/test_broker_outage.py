@@ -17,22 +17,21 @@ from django.utils import timezone
 from apps.acceptances.models import Acceptance
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals.models import WithdrawalRequest
+from tests.support.servers import database_url, wait_for
 
 from . import flows
 from .conftest import users_create
 from .invariants import violations
 from .support import (
-    AppServer,
     Tally,
     WebClient,
     app_env,
     client_ip,
-    database_url_of_tests,
     delivery_counts,
     record,
     run_in_portal,
+    start_web,
     start_worker,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -50,8 +49,8 @@ def test_pages_work_without_redis_and_the_sweep_delivers_what_waited_once(
 ):
     number = policy_in_force.number
     members = users_create(MEMBERS, prefix="broker-member-")
-    env = app_env(database_url=database_url_of_tests(), redis_url=private_redis.url(), **fake_esp.environ())
-    web = AppServer(env).start()
+    env = app_env(database_url=database_url(), redis_url=private_redis.url(), **fake_esp.environ())
+    web = start_web(env)
     worker = start_worker(env, name="broker")
     tally = Tally()
     tokens: list[str] = []
@@ -119,11 +118,11 @@ def test_pages_work_without_redis_and_the_sweep_delivers_what_waited_once(
         private_redis.start()
         OutboxEmail.objects.update(created_at=timezone.now() - timedelta(minutes=5))
         run_in_portal(env, "from apps.notifications.tasks import outbox_sweep\nprint(outbox_sweep())")
-        wait_until(
+        wait_for(
             lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == waiting,
-            240,
-            "the emails that waited were not delivered",
+            timeout=240,
             interval=0.5,
+            message="the emails that waited were not delivered",
         )
         time.sleep(1)
     finally:

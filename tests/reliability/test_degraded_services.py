@@ -10,8 +10,7 @@ from django.urls import path
 from django_redis.cache import RedisCache
 
 from config.urls import urlpatterns as portal_urls
-
-from .support import free_port
+from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.reliability]
 

@@ -19,21 +19,20 @@ from django.utils import timezone
 
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals.models import WithdrawalRequest
+from tests.support.servers import database_url, wait_for
 
 from .conftest import PASSWORD, users_create
 from .invariants import violations
 from .support import (
-    AppServer,
     Tally,
     WebClient,
     app_env,
     client_ip,
-    database_url_of_tests,
     delivery_counts,
     record,
     run_in_portal,
+    start_web,
     start_worker,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -120,12 +119,12 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
     fake_esp.delay = 2.0
     fake_esp.server.handle_error = lambda request, address: None  # clients that timed out hang up
     env = app_env(
-        database_url=database_url_of_tests(),
+        database_url=database_url(),
         redis_url=private_redis.url(),
         ANYMAIL_REQUESTS_TIMEOUT="0.5",
         **fake_esp.environ(),
     )
-    web = AppServer(env).start()
+    web = start_web(env)
     worker = start_worker(env, name="esp", concurrency=2)
     tally = Tally()
     try:
@@ -145,18 +144,24 @@ def test_requests_filed_while_the_provider_fails_are_stored_and_each_email_is_de
         assert fake_esp.received == []
         # The worker tried during the outage: the provider refused some emails and timed out on others.
         failed = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, attempts__gte=1)
-        wait_until(lambda: failed.filter(last_error__icontains="500").exists(), 60, "no attempt was refused")
-        wait_until(
-            lambda: failed.filter(last_error__icontains="timed out").exists(), 120, "no attempt timed out"
+        wait_for(
+            lambda: failed.filter(last_error__icontains="500").exists(),
+            timeout=60,
+            message="no attempt was refused",
+        )
+        wait_for(
+            lambda: failed.filter(last_error__icontains="timed out").exists(),
+            timeout=120,
+            message="no attempt timed out",
         )
         assert not OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).exists()
 
         # Recovery: the provider answers again; time passes and the beat sweep runs.
         fake_esp.mode = "ok"
-        wait_until(
+        wait_for(
             lambda: not OutboxEmail.objects.filter(status=OutboxEmail.Status.SENDING).exists(),
-            60,
-            "emails stuck in sending",
+            timeout=60,
+            message="emails stuck in sending",
         )
         total = deliver_everything(env)
 

@@ -21,22 +21,21 @@ from apps.acceptances.models import Acceptance
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals.models import WithdrawalRequest
 from tests.accounts.factories import StaffFactory
+from tests.support.servers import database_url, wait_for
 
 from . import flows
 from .conftest import users_create
 from .invariants import violations
 from .support import (
-    AppServer,
     Tally,
     WebClient,
     app_env,
     client_ip,
-    database_url_of_tests,
     delivery_counts,
     record,
     run_in_portal,
+    start_web,
     start_worker,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -55,12 +54,12 @@ def test_fifty_clients_and_a_staff_member_lose_nothing_and_duplicate_nothing(
     staff.set_password(flows.PASSWORD)
     staff.save()
     env = app_env(
-        database_url=database_url_of_tests(),
+        database_url=database_url(),
         redis_url=private_redis.url(),
         RATELIMIT_ENABLE="false",
         **fake_esp.environ(),
     )
-    web = AppServer(env, workers=2, threads=16).start()
+    web = start_web(env, workers=2, threads=16)
     worker = start_worker(env, name="load", concurrency=2)
     tally = Tally()
     accepted_tokens: set[str] = set()
@@ -152,11 +151,11 @@ def test_fifty_clients_and_a_staff_member_lose_nothing_and_duplicate_nothing(
         )
         run_in_portal(env, "from apps.notifications.tasks import outbox_sweep\nprint(outbox_sweep())")
         total = OutboxEmail.objects.count()
-        wait_until(
+        wait_for(
             lambda: OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == total,
-            240,
-            "the worker did not deliver every email",
+            timeout=240,
             interval=0.5,
+            message="the worker did not deliver every email",
         )
         time.sleep(1)
     finally:

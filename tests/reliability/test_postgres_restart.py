@@ -13,7 +13,7 @@ import pytest
 
 from . import flows
 from .invariants import violations
-from .support import AppServer, PostgresCluster, Tally, WebClient, app_env, client_ip, record, run_in_portal
+from .support import PostgresCluster, Tally, WebClient, app_env, client_ip, record, run_in_portal, start_web
 
 pytestmark = [pytest.mark.reliability]
 
@@ -57,7 +57,7 @@ def test_requests_during_a_database_restart_are_wholly_stored_or_clearly_refused
 ):
     env = app_env(database_url=private_postgres.url("alilo"), redis_url=private_redis.url())
     number = int(run_in_portal(env, SETUP, timeout=300).strip().splitlines()[-1])
-    web = AppServer(env, workers=2, threads=8).start()
+    web = start_web(env, workers=2, threads=8)
     tally = Tally()
     lock = threading.Lock()
     outcomes: list[tuple[str, str, str]] = []  # (kind, key, "ok" | "refused")

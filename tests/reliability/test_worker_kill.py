@@ -14,9 +14,10 @@ from apps.notifications.models import OutboxEmail
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import ANNOUNCEMENT_TEMPLATE
 from tests.policies.factories import PolicyVersionFactory
+from tests.support.servers import database_url, wait_for
 
 from .invariants import violations
-from .support import app_env, database_url_of_tests, record, run_in_portal, start_worker, wait_until
+from .support import app_env, record, run_in_portal, start_worker
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +53,7 @@ def kill_midway(worker, count, target: int) -> int:
     def started() -> int:
         return count() >= min(1500, target // 10)
 
-    wait_until(started, 90, "the task never started", interval=0.01)
+    wait_for(started, timeout=90, interval=0.01, message="the task never started")
     worker.kill()
     done = count()
     assert 0 < done < target, f"the kill did not land mid-way ({done} of {target})"
@@ -64,7 +65,7 @@ def test_announcement_fanout_killed_midway_resumes_with_every_user_once(private_
     # Published a while ago and not yet announced: the resume beat task picks it up.
     version = PolicyVersionFactory(published=True, published_at=timezone.now() - timedelta(minutes=10))
     env = app_env(
-        database_url=database_url_of_tests(),
+        database_url=database_url(),
         redis_url=private_redis.url(),
         POLICY_ANNOUNCEMENT_CHUNK_SIZE=400,
     )
@@ -85,11 +86,10 @@ def test_announcement_fanout_killed_midway_resumes_with_every_user_once(private_
             env, "from apps.policies.tasks import policy_announce_resume as t\nprint(t())"
         )
         assert str(version.pk) in resumed
-        wait_until(
+        wait_for(
             lambda: PolicyVersion.objects.filter(pk=version.pk, announced_at__isnull=False).exists(),
-            120,
-            "the announcement did not finish after the restart",
-            interval=0.2,
+            timeout=120,
+            message="the announcement did not finish after the restart",
         )
     finally:
         worker.stop()
@@ -134,9 +134,7 @@ def test_implicit_sweep_killed_midway_resumes_with_every_user_once(private_redis
             "WHERE agreement_status = 'active' ORDER BY id DESC LIMIT 100",
             [version.pk],
         )
-    env = app_env(
-        database_url=database_url_of_tests(), redis_url=private_redis.url(), IMPLICIT_SWEEP_CHUNK_SIZE=150
-    )
+    env = app_env(database_url=database_url(), redis_url=private_redis.url(), IMPLICIT_SWEEP_CHUNK_SIZE=150)
     acceptances = Acceptance.objects.filter(version=version)
     expected = eligible_count()
 
@@ -148,7 +146,7 @@ def test_implicit_sweep_killed_midway_resumes_with_every_user_once(private_redis
     try:
         # The next beat of the sweep, as CELERY_BEAT_SCHEDULE sends it.
         run_in_portal(env, "from apps.acceptances.tasks import implicit_sweep\nimplicit_sweep.delay()")
-        wait_until(lambda: acceptances.count() >= expected, 120, "the sweep did not finish", interval=0.2)
+        wait_for(lambda: acceptances.count() >= expected, timeout=120, message="the sweep did not finish")
         time.sleep(0.5)
         # Another beat finds nothing left to do.
         run_in_portal(env, "from apps.acceptances.tasks import implicit_sweep\nimplicit_sweep.delay()")

@@ -2,52 +2,34 @@
 
 import http.client
 import json
-import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
 import threading
-import time
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.support.servers import free_port, port_open, wait_for
+from tests.support.tools import require_tool
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "portal.conf.template"
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
-OPENSSL = shutil.which("openssl")
-
-
-def _require_tools() -> None:
-    missing = [name for name, path in (("nginx", NGINX), ("openssl", OPENSSL)) if not path]
-    if missing:
-        reason = f"{' and '.join(missing)} not installed (scripts/test-services.sh installs them on CI)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             pytest.fail(f"nginx exited: {log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"nginx did not listen on {port}: {log.read_text()[-2000:]}")
+        return port_open(port)
+
+    try:
+        wait_for(listening, timeout=15, interval=0.05)
+    except TimeoutError:
+        pytest.fail(f"nginx did not listen on {port}: {log.read_text()[-2000:]}")
 
 
 class Upstream:
@@ -90,19 +72,20 @@ class Upstream:
 @pytest.fixture(scope="module")
 def tls_proxy(tmp_path_factory):
     """nginx with deploy/'s configuration and a throwaway certificate, in front of a local upstream."""
-    _require_tools()
+    nginx = require_tool("nginx", "apt-get install nginx-light", paths=["/usr/sbin/nginx"])
+    openssl = require_tool("openssl", "apt-get install openssl")
     tmp = tmp_path_factory.mktemp("nginx")
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
         [
-            *(OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
             *("-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"),
             *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
         ],
         check=True,
         capture_output=True,
     )
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
     with Upstream() as upstream:
         values = {
             "SERVER_NAME": "localhost 127.0.0.1",
@@ -124,7 +107,7 @@ def tls_proxy(tmp_path_factory):
             f"events {{ worker_connections 64; }}\n"
             f"http {{\n{temp_paths}include {tmp / 'portal.conf'};\n}}\n"
         )
-        base = [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
+        base = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
         checked = subprocess.run([*base, "-t"], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
         log = tmp / "nginx.out"

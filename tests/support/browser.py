@@ -1,11 +1,11 @@
 """Playwright driving Debian's chromium against pytest-django's live server."""
 
 import os
-import shutil
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+from tests.support.tools import require_tool
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -20,17 +20,14 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def _playwright_browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(
-                "chromium is not installed; scripts/test-services.sh installs it (apt-get install chromium)"
-            )
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+    chromium = require_tool(
+        "chromium", "apt-get install chromium", paths=[os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium"]
+    )
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 

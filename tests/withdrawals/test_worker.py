@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 
 from apps.notifications.models import OutboxEmail
-from tests.support.worker import wait_for
+from tests.support.servers import wait_for
 from tests.withdrawals.factories import verified
 
 
