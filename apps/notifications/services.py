@@ -20,10 +20,6 @@ logger = logging.getLogger(__name__)
 ERASED_EMAIL = "erased@erased.invalid"
 
 
-class DeliveryFailed(Exception):
-    """The provider refused or could not be reached; the row stays pending for a later attempt."""
-
-
 def outbox_email_queue(**fields: Any) -> OutboxEmail | None:
     """Write one email (the fields of outbox_email_build) to the outbox and deliver it after commit.
 
@@ -205,18 +201,6 @@ def _backoff(attempts: int) -> timedelta:
 
 
 CLAIM_CHUNK = 25
-
-
-def outbox_email_deliver(*, email_id: int) -> OutboxEmail | None:
-    """Send one row if it is due and nobody else is sending it; see outbox_emails_deliver.
-
-    Returns the row, or None when there was nothing to do. Raises DeliveryFailed when the provider failed
-    and the row was put back for a later attempt.
-    """
-    result = outbox_emails_deliver(email_ids=[email_id])
-    if result["retry"]:
-        raise DeliveryFailed(result["errors"][0])
-    return OutboxEmail.objects.get(pk=email_id) if result["claimed"] else None
 
 
 def outbox_emails_deliver(*, email_ids: list[int]) -> dict:

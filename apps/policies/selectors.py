@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import monotonic
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -13,10 +12,11 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from apps.core.dates import COMPANY_TZ
+
 from .models import PolicyText, PolicyVersion
 
 CURRENT_CACHE_KEY = "policies:current:v1"
-COMPANY_TZ = ZoneInfo("Asia/Almaty")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from functools import lru_cache
 import holidays
 from django.conf import settings
 
-from apps.policies.selectors import COMPANY_TZ
+from apps.core.dates import COMPANY_TZ
 
 
 @lru_cache(maxsize=1)

@@ -50,9 +50,9 @@ def test_password_reset_goes_through_outbox_in_users_language(client, django_cap
     assert row.user == user
     assert len(callbacks) == 1
 
-    from apps.notifications.services import outbox_email_deliver
+    from apps.notifications.services import outbox_emails_deliver
 
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     message = mail.outbox[0]
     assert message.subject == "Сброс пароля Alilo"  # noqa: RUF001 (Russian text)
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_deliver
+from apps.notifications.services import outbox_emails_deliver
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def page(client, url, language=None, method="get", data=None):
 def deliver(template):
     row = OutboxEmail.objects.get(template=template)
     mail.outbox.clear()
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     return mail.outbox[0]
 
 

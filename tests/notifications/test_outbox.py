@@ -54,8 +54,8 @@ def test_queue_rolled_back_with_its_transaction_leaves_nothing(django_capture_on
 
 def test_deliver_sends_text_and_html_in_recipient_language_once():
     email = queue(language="en", reply_to="someone@example.kz")
-    services.outbox_email_deliver(email_id=email.pk)
-    services.outbox_email_deliver(email_id=email.pk)
+    services.outbox_emails_deliver(email_ids=[email.pk])
+    services.outbox_emails_deliver(email_ids=[email.pk])
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.subject == "Reset your Alilo password"
@@ -69,7 +69,7 @@ def test_deliver_sends_text_and_html_in_recipient_language_once():
 
 def test_html_part_escapes_context_values():
     email = queue(context={"full_name": "<script>alert(1)</script>", "reset_path": "/x/"})
-    services.outbox_email_deliver(email_id=email.pk)
+    services.outbox_emails_deliver(email_ids=[email.pk])
     html = mail.outbox[0].alternatives[0][0]
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
@@ -78,23 +78,21 @@ def test_html_part_escapes_context_values():
 @override_settings(EMAIL_BACKEND="tests.notifications.failing_backend.EmailBackend", OUTBOX_MAX_ATTEMPTS=3)
 def test_provider_failure_keeps_row_pending_with_backoff_then_gives_up():
     email = queue()
-    with pytest.raises(services.DeliveryFailed):
-        services.outbox_email_deliver(email_id=email.pk)
+    assert services.outbox_emails_deliver(email_ids=[email.pk])["retry"] == 1
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.PENDING
     assert email.attempts == 1 and "provider is down" in email.last_error
     assert email.next_attempt_at > timezone.now()
 
     # not due yet: nothing happens
-    assert services.outbox_email_deliver(email_id=email.pk) is None
+    assert services.outbox_emails_deliver(email_ids=[email.pk])["claimed"] == 0
     email.refresh_from_db()
     assert email.attempts == 1
 
     OutboxEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
-    with pytest.raises(services.DeliveryFailed):
-        services.outbox_email_deliver(email_id=email.pk)
+    assert services.outbox_emails_deliver(email_ids=[email.pk])["retry"] == 1
     OutboxEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
-    services.outbox_email_deliver(email_id=email.pk)
+    services.outbox_emails_deliver(email_ids=[email.pk])
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.FAILED and email.attempts == 3
 
@@ -155,6 +153,6 @@ def test_staff_resend_puts_failed_row_back_and_is_audited(django_capture_on_comm
 @override_settings(EMAIL_BACKEND="anymail.backends.test.EmailBackend")
 def test_provider_message_id_is_stored_whatever_its_type():
     email = queue()
-    services.outbox_email_deliver(email_id=email.pk)
+    services.outbox_emails_deliver(email_ids=[email.pk])
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT and email.provider_message_id

@@ -8,7 +8,7 @@ from apps.acceptances.models import Acceptance
 from apps.acceptances.services import policy_reminder_queue
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_progress
-from apps.notifications.services import outbox_email_deliver
+from apps.notifications.services import outbox_emails_deliver
 from apps.policies import services
 from apps.policies.models import PolicyVersion
 from apps.policies.services import (
@@ -163,7 +163,7 @@ def test_announcement_email_renders_in_the_users_language(users, language, phras
     policy_announcement_fanout(version=version)
     row = announcement_rows(version).filter(language=language).first()
     mail.outbox.clear()
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     message = mail.outbox[0]
     assert phrase in message.subject
     assert message.extra_headers["Content-Language"] == language
@@ -189,7 +189,7 @@ def test_announcement_escapes_the_summary_in_html():
     version = policy_version_publish(version=draft, actor=None)
     policy_announcement_fanout(version=version)
     row = OutboxEmail.objects.get(user=user)
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     message = mail.outbox[-1]
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in message.alternatives[0][0]
     assert "<b>bold</b> & more" in message.body
@@ -213,5 +213,5 @@ def test_reminder_goes_to_users_in_the_agreement_who_have_not_accepted_once(user
     assert sorted(rows.values_list("user_id", flat=True)) == expected
     assert set(rows.values_list("dedup_key", flat=True)) == {f"policy-reminder:2:{pk}" for pk in expected}
     assert set(rows.values_list("topic", "object_id")) == {("policy.reminder", version.pk)}
-    outbox_email_deliver(email_id=rows.first().pk)
+    outbox_emails_deliver(email_ids=[rows.first().pk])
     assert "http://testserver/privacy/accept/2/" in mail.outbox[-1].body

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_deliver
+from apps.notifications.services import outbox_emails_deliver
 from apps.withdrawals.models import WithdrawalRequest
 from tests.accounts.factories import StaffFactory, UserFactory
 from tests.withdrawals.factories import ThirdPartyFactory
@@ -18,7 +18,7 @@ def read_link(template: str, pattern: str) -> str:
     """Deliver the newest outbox email of this template and return the path of the link in it."""
     row = OutboxEmail.objects.filter(template=template).latest("id")
     mail.outbox.clear()
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     return re.search(pattern, mail.outbox[0].body).group(1)
 
 

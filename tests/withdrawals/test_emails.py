@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_deliver
+from apps.notifications.services import outbox_emails_deliver
 from apps.withdrawals import selectors, services
 from tests.accounts.factories import StaffFactory, UserFactory
 from tests.withdrawals.factories import ThirdPartyFactory, in_review, submit, verified
@@ -23,7 +23,7 @@ DUE_TEXT = {"ru": "22 декабря 2026", "en": "Dec. 22, 2026", "kk": "22.12.
 def deliver(template):
     row = OutboxEmail.objects.get(template=template)
     mail.outbox.clear()
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     assert len(mail.outbox) == 1
     return row, mail.outbox[0]
 

@@ -327,11 +327,11 @@ def test_navigation_and_home_link_to_the_form(client):
 def test_confirm_link_in_the_email_leads_to_registration(client):
     from django.core import mail
 
-    from apps.notifications.services import outbox_email_deliver
+    from apps.notifications.services import outbox_emails_deliver
 
     client.post(FORM_URL, form_data(), HTTP_ACCEPT_LANGUAGE="en")
     row = OutboxEmail.objects.get(template="withdrawal_confirm")
-    outbox_email_deliver(email_id=row.pk)
+    outbox_emails_deliver(email_ids=[row.pk])
     link = re.search(r"http://testserver(/privacy/withdraw/confirm/\S+/)", mail.outbox[0].body).group(1)
     response = client.post(link)
     assert response.status_code == 302
