@@ -4,7 +4,7 @@ from django.utils.decorators import method_decorator
 from django.utils.module_loading import import_string
 from django_ratelimit.decorators import ratelimit
 
-from .security import rate, username_key
+from .security import rate, username_network_key
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -32,7 +32,12 @@ class PortalAdminSite(admin.AdminSite):
 
     @method_decorator(ratelimit(key="ip", rate=rate("RATELIMIT_LOGIN_IP"), method="POST", group="login-ip"))
     @method_decorator(
-        ratelimit(key=username_key, rate=rate("RATELIMIT_LOGIN_EMAIL"), method="POST", group="login-email")
+        ratelimit(
+            key=username_network_key,
+            rate=rate("RATELIMIT_LOGIN_EMAIL_NETWORK"),
+            method="POST",
+            group="login-email-network",
+        )
     )
     def login(self, request, extra_context=None):
         return super().login(request, extra_context)

@@ -1,8 +1,11 @@
 """Log-in protection helpers: staff session lifetime, rate-limit keys and rates, lockout usernames."""
 
+import ipaddress
 import time
 
 from django.conf import settings
+
+from apps.core.http import client_ip
 
 STAFF_LOGIN_AT = "staff_login_at"
 
@@ -47,6 +50,29 @@ def _email_key(field: str):
 
 username_key = _email_key("username")
 email_key = _email_key("email")
+
+# A log-in limit per email counts attempts from one network only: an attacker who fails from many networks
+# must not lock the owner out of every other one. Home and mobile providers hand one customer addresses
+# within a /24 (IPv4) or a /64 (IPv6), so rotating within those does not escape the count.
+NETWORK_PREFIX = {4: 24, 6: 64}
+
+
+def client_network(request) -> str:
+    """Return the /24 (IPv4) or /64 (IPv6) network of the client address, or the address as given."""
+    address = client_ip(request) or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    network_class = ipaddress.IPv4Network if ip.version == 4 else ipaddress.IPv6Network
+    return str(network_class((int(ip), NETWORK_PREFIX[ip.version]), strict=False))
+
+
+def username_network_key(group, request) -> str:
+    """Key a log-in attempt by its email (any case) and the client's network."""
+    return f"{username_key(group, request)} {client_network(request)}"
 
 
 def axes_username(request, credentials) -> str:

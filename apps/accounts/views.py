@@ -31,7 +31,7 @@ from .forms import (
     ProfileForm,
     SignupForm,
 )
-from .security import email_key, rate, username_key
+from .security import email_key, rate, username_network_key
 
 
 def _set_language_cookie(response, language: str) -> None:
@@ -117,7 +117,12 @@ def set_language(request):
     ratelimit(key="ip", rate=rate("RATELIMIT_LOGIN_IP"), method="POST", group="login-ip"), name="dispatch"
 )
 @method_decorator(
-    ratelimit(key=username_key, rate=rate("RATELIMIT_LOGIN_EMAIL"), method="POST", group="login-email"),
+    ratelimit(
+        key=username_network_key,
+        rate=rate("RATELIMIT_LOGIN_EMAIL_NETWORK"),
+        method="POST",
+        group="login-email-network",
+    ),
     name="dispatch",
 )
 class LoginView(auth_views.LoginView):

@@ -335,7 +335,9 @@ RATELIMIT_IP_META_KEY = "apps.core.http.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.
 RATELIMIT_SIGNUP_IP = env("RATELIMIT_SIGNUP_IP", default="10/h")
 RATELIMIT_LOGIN_IP = env("RATELIMIT_LOGIN_IP", default="30/10m")
-RATELIMIT_LOGIN_EMAIL = env("RATELIMIT_LOGIN_EMAIL", default="20/h")
+# Per email from one /24 (IPv4) or /64 (IPv6) network, never from every address together: failures
+# elsewhere cannot lock the owner out (apps.accounts.security.username_network_key).
+RATELIMIT_LOGIN_EMAIL_NETWORK = env("RATELIMIT_LOGIN_EMAIL_NETWORK", default="20/h")
 RATELIMIT_PASSWORD_RESET_IP = env("RATELIMIT_PASSWORD_RESET_IP", default="10/h")
 RATELIMIT_PASSWORD_RESET_EMAIL = env("RATELIMIT_PASSWORD_RESET_EMAIL", default="3/h")
 RATELIMIT_TWO_FACTOR_USER = env("RATELIMIT_TWO_FACTOR_USER", default="10/5m")

@@ -112,3 +112,78 @@ def test_lockout_counts_the_real_client_behind_a_trusted_proxy(client, settings)
         HTTP_X_FORWARDED_FOR="203.0.113.50",
     )
     assert other.status_code == 302
+
+
+# Anyone may post any email: guesses spread over many addresses must not lock the owner out of a new one.
+LOGIN_PAGES = pytest.mark.parametrize(
+    ("url_name", "factory"),
+    [("accounts:login", UserFactory), ("admin:login", StaffFactory)],
+    ids=["site", "admin"],
+)
+
+
+def _address(n: int, behind_proxy: bool) -> dict:
+    """Request headers of client number n, each in a network of its own, directly or behind one proxy."""
+    client = f"198.51.{n}.7" if n % 2 else f"2001:db8:{n:x}::7"
+    if behind_proxy:
+        return {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": f"192.0.2.200, {client}"}
+    return {"REMOTE_ADDR": client}
+
+
+def _post(client, url, email, password, headers):
+    return client.post(url, {"username": email, "password": password}, HTTP_ACCEPT_LANGUAGE="en", **headers)
+
+
+@LOGIN_PAGES
+@pytest.mark.parametrize("behind_proxy", [False, True], ids=["direct", "trusted-proxy"])
+def test_failures_from_fifty_addresses_do_not_lock_the_owner_out(
+    client, settings, url_name, factory, behind_proxy
+):
+    settings.TRUSTED_PROXIES = 1 if behind_proxy else 0
+    owner = factory(email="officer@example.kz")
+    url = reverse(url_name)
+    for n in range(1, 51):
+        response = _post(client, url, owner.email, "wrong", _address(n, behind_proxy))
+        assert response.status_code == 200, n
+    signed_in = _post(client, url, owner.email, PASSWORD, _address(51, behind_proxy))
+    assert signed_in.status_code == 302
+    assert int(client.session["_auth_user_id"]) == owner.pk
+
+
+@LOGIN_PAGES
+def test_guessing_from_addresses_of_one_network_is_stopped(client, settings, url_name, factory):
+    settings.RATELIMIT_LOGIN_EMAIL_NETWORK = "10/h"
+    owner = factory(email="officer@example.kz")
+    url = reverse(url_name)
+    # One guess per address, so no single address reaches django-axes' limit; the /24 is counted as one place.
+    answers = [
+        _post(client, url, owner.email, "wrong", {"REMOTE_ADDR": f"203.0.113.{n}"}) for n in range(1, 13)
+    ]
+    assert [a.status_code for a in answers] == [200] * 10 + [429] * 2
+    assert "Too many attempts" in answers[-1].content.decode()
+    # The right password from the same network waits too, but the owner elsewhere gets in.
+    assert _post(client, url, owner.email, PASSWORD, {"REMOTE_ADDR": "203.0.113.99"}).status_code == 429
+    assert _post(client, url, owner.email, PASSWORD, {"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+
+
+def test_guessing_from_addresses_of_one_ipv6_network_is_stopped(client, settings):
+    settings.RATELIMIT_LOGIN_EMAIL_NETWORK = "3/h"
+    UserFactory(email="a@example.kz")
+    url = reverse("accounts:login")
+    for n in range(3):
+        headers = {"REMOTE_ADDR": f"2001:db8:1:2:{n:x}::1"}
+        assert _post(client, url, "a@example.kz", "wrong", headers).status_code == 200
+    same_network = {"REMOTE_ADDR": "2001:db8:1:2:ffff::9"}
+    assert _post(client, url, "a@example.kz", "wrong", same_network).status_code == 429
+    # Another /64 of the same provider is another place.
+    assert _post(client, url, "a@example.kz", PASSWORD, {"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
+
+
+def test_guessing_from_one_address_is_still_locked_out_by_the_pair(client):
+    owner = UserFactory(email="a@example.kz")
+    url = reverse("accounts:login")
+    headers = {"REMOTE_ADDR": "203.0.113.5"}
+    answers = [_post(client, url, owner.email, "wrong", headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    assert _post(client, url, owner.email, PASSWORD, headers).status_code == 429
+    assert _post(client, url, owner.email, PASSWORD, {"REMOTE_ADDR": "203.0.114.5"}).status_code == 302

@@ -84,8 +84,8 @@ def test_login_is_limited_per_address(client, settings):
     )
 
 
-def test_login_is_limited_per_email_across_addresses(client, settings):
-    settings.RATELIMIT_LOGIN_EMAIL = "2/m"
+def test_login_is_limited_per_email_within_one_network_only(client, settings):
+    settings.RATELIMIT_LOGIN_EMAIL_NETWORK = "2/m"
     UserFactory(email="a@example.kz")
     for n in range(2):
         client.post(
@@ -101,6 +101,13 @@ def test_login_is_limited_per_email_across_addresses(client, settings):
     )
     _assert_limited(response)
     assert client.get(reverse("accounts:account")).status_code == 302
+    # The owner on another network is not held back by the guesses from that one.
+    elsewhere = client.post(
+        reverse("accounts:login"),
+        {"username": "a@example.kz", "password": "correct-horse-battery"},
+        REMOTE_ADDR="198.51.100.50",
+    )
+    assert elsewhere.status_code == 302
 
 
 def test_admin_login_is_limited_too(client, settings):
