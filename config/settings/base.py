@@ -301,21 +301,39 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.lockout"
 AXES_VERBOSE = False
 
-# Application logs carry no personal data: the root handler redacts emails, phone numbers and addresses.
+# Logs carry no personal data and no secrets: every handler redacts emails, phone numbers and addresses, and
+# the tokens of emailed links and query-string values from the paths it logs (runserver's request log,
+# Django's "Not Found: /path"). Django's own handlers for the "django" loggers are replaced by these.
+_LOG_FILTERS = ["redact_url_secrets", "redact_personal_data"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_personal_data": {"()": "apps.core.log_filters.RedactPersonalDataFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_personal_data": {"()": "apps.core.log_filters.RedactPersonalDataFilter"},
+        "redact_url_secrets": {"()": "apps.core.request_logs.RedactUrlSecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": _LOG_FILTERS},
+        "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_personal_data"],
-        }
+            "formatter": "django.server",
+            "filters": _LOG_FILTERS,
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 PORTAL_VERSION = env("PORTAL_VERSION", default="0.1.0")
 
