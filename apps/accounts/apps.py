@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from . import checks  # noqa: F401  registers the deploy check
         from .security import staff_session_start
 
         user_logged_in.connect(staff_session_start, dispatch_uid="accounts.staff_session_start")

@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self):
+        from . import checks  # noqa: F401  registers the deploy check

@@ -61,9 +61,34 @@ def test_check_deploy_on_production_settings_reports_nothing():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_check_deploy_warns_when_the_tracking_webhook_has_no_secret():
-    result = _run(["manage.py", "check", "--deploy"], ANYMAIL_WEBHOOK_SECRET="")
-    assert "notifications.W001" in result.stdout + result.stderr
+@pytest.mark.parametrize(
+    ("unsafe", "error"),
+    [
+        ({"ADMIN_REQUIRE_2FA": "false"}, "accounts.E001"),
+        ({"ANYMAIL_WEBHOOK_SECRET": ""}, "notifications.E001"),
+        # The webhook is mounted whatever the email backend: the default one does not excuse a missing secret.
+        (
+            {
+                "ANYMAIL_WEBHOOK_SECRET": "",
+                "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            },
+            "notifications.E001",
+        ),
+        ({"SITE_URL": "http://privacy.alilo.kz"}, "core.E001"),
+    ],
+    ids=[
+        "staff-two-factor-off",
+        "webhook-without-secret",
+        "webhook-without-secret-default-backend",
+        "http-site-url",
+    ],
+)
+def test_check_deploy_fails_on_an_unsafe_production_setting(unsafe, error):
+    result = _run(["manage.py", "check", "--deploy"], **unsafe)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    errors = output.partition("ERRORS:")[2].partition("WARNINGS:")[0]
+    assert f"({error})" in errors, output
 
 
 def test_production_forces_https_and_secure_cookies():
