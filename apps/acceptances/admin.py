@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.services import audit_event_record
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.audit.services import audit_view_record
+from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.exports import csv_export_response
 from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
@@ -54,8 +54,10 @@ def _csv_columns():
 
 
 @admin.register(Acceptance)
-class AcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AcceptanceAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    audit_view = staticmethod(audit_view_record)
     list_display = ["accepted_at", "user", "version", "method", "channel", "ip", "used_at"]
+    list_display_fields = {"user": ("user__email",)}
     list_filter = ["method", "channel", "version", "language", ("accepted_at", admin.DateFieldListFilter)]
     search_fields = ["user__email"]
     list_select_related = ["user", "version"]
@@ -65,11 +67,8 @@ class AcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["export_csv"]
     change_list_template = "admin/acceptances/acceptance/change_list.html"
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
-            acceptance_view_record(acceptance=obj, actor=request.user, ip=client_ip(request))
-        return super().change_view(request, object_id, form_url, extra_context)
+    def audit_object_view(self, request, obj) -> None:
+        acceptance_view_record(acceptance=obj, actor=request.user, ip=client_ip(request))
 
     def get_urls(self):
         extra = [
@@ -83,8 +82,6 @@ class AcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def summary_view(self, request):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
@@ -97,20 +94,15 @@ class AcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Export the selected acceptances as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = queryset.select_related("user", "version").order_by("pk").iterator(chunk_size=2000)
-        audit_event_record(
-            actor=request.user,
-            action="export.csv",
-            target_type=Acceptance._meta.label_lower,
-            target_label="acceptances",
-            details={"rows": queryset.count(), "query": request.GET.urlencode()[:500]},
-            ip=client_ip(request),
-        )
+        self.audit_export(request, rows=queryset.count(), name="acceptances")
         return csv_export_response(rows=rows, columns=_csv_columns(), name="acceptances")
 
 
 @admin.register(UseReport)
-class UseReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class UseReportAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    audit_view = staticmethod(audit_view_record)
     list_display = ["used_at", "user", "channel", "token", "received_at"]
+    list_display_fields = {"user": ("user__email",)}
     list_filter = ["channel", "token"]
     search_fields = ["user__email"]
     list_select_related = ["user", "token"]

@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.acceptances.selectors import users_pending_acceptance
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.audit.services import audit_view_record
+from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.http import client_ip
 from apps.notifications.models import OutboxEmail
 from apps.policies.selectors import policy_version_current
@@ -77,11 +77,12 @@ class UserChangeAdminForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
+    audit_view = staticmethod(audit_view_record)
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     ordering = ["-date_joined"]
-    list_display = ["email", "full_name", "language", "agreement_status", "last_used_at", "is_staff"]
+    list_display = ["email", "full_name", "phone", "language", "agreement_status", "last_used_at", "is_staff"]
     list_filter = [
         PendingAcceptanceFilter,
         "agreement_status",
@@ -125,11 +126,8 @@ class UserAdmin(BaseUserAdmin):
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
-            user_view_record(user=obj, actor=request.user, ip=client_ip(request))
-        return super().change_view(request, object_id, form_url, extra_context)
+    def audit_object_view(self, request, obj) -> None:
+        user_view_record(user=obj, actor=request.user, ip=client_ip(request))
 
     add_fieldsets = [
         (

@@ -4,13 +4,12 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.exports import csv_export_response
-from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from .models import AuditEvent
-from .services import audit_event_record
+from .services import audit_view_record
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -30,8 +29,10 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    audit_view = staticmethod(audit_view_record)
     list_display = ["created_at", "actor", "action", "target_type", "target_link", "target_label", "ip"]
+    list_display_fields = {"actor": ("actor__email",), "target_link": ("target_id",)}
     list_filter = [ActorFilter, "action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["action", "target_id", "target_label", "actor__email"]
     list_select_related = ["actor"]
@@ -60,13 +61,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             (_("details"), lambda e: e.details),
             (_("IP address"), lambda e: e.ip),
         ]
-        audit_event_record(
-            actor=request.user,
-            action="export.csv",
-            target_type="audit.auditevent",
-            target_label="audit-events",
-            details={"query": request.GET.urlencode()[:500]},
-            ip=client_ip(request),
-        )
+        self.audit_export(request, rows=queryset.count(), name="audit-events")
         rows = queryset.select_related("actor").order_by("created_at", "id").iterator(chunk_size=2000)
         return csv_export_response(rows=rows, columns=columns, name="audit-events")

@@ -45,3 +45,48 @@ def audit_event_build(
 def audit_events_record(events: list[AuditEvent]) -> list[AuditEvent]:
     """Append these audit events in one statement, inside the transaction of the change they record."""
     return AuditEvent.objects.bulk_create(events)
+
+
+VIEW_ITEMS_KEPT = 1000
+VIEW_TEXT_KEPT = 500
+
+
+def _view_detail(value: Any) -> Any:
+    """Return `value` cut to size, with NUL (which a query string may hold and PostgreSQL's JSON refuses)
+    shown as U+FFFD."""
+    if isinstance(value, str):
+        return value[:VIEW_TEXT_KEPT].replace("\x00", "\ufffd")
+    if isinstance(value, (list, tuple)):
+        return [_view_detail(item) for item in value[:VIEW_ITEMS_KEPT]]
+    if isinstance(value, dict):
+        items = list(value.items())[:VIEW_ITEMS_KEPT]
+        return {_view_detail(str(key)): _view_detail(item) for key, item in items}
+    return value
+
+
+def audit_view_record(
+    *,
+    actor: Any,
+    action: str,
+    target_type: str,
+    target: models.Model | None = None,
+    target_label: str = "",
+    details: dict | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Record that a staff member was shown personal data (policy clause 3.4): a list page, one object's page
+    or an export of `target_type`, with what was shown in `details` (filters, search, ids, rows).
+
+    Long values are cut so that one event stays small: lists and mappings to VIEW_ITEMS_KEPT items, text to
+    VIEW_TEXT_KEPT characters.
+    """
+    details = {key: _view_detail(value) for key, value in (details or {}).items()}
+    return audit_event_record(
+        actor=actor,
+        action=action,
+        target=target,
+        target_type=target_type,
+        target_label=target_label,
+        details=details,
+        ip=ip,
+    )

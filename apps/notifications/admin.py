@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.audit.services import audit_view_record
+from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.pagination import LargeTablePaginator
 
 from .models import OutboxEmail
@@ -10,7 +11,8 @@ from .services import outbox_email_resend
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxEmailAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    audit_view = staticmethod(audit_view_record)
     list_display = [
         "id",
         "template",
@@ -23,7 +25,7 @@ class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
     ]
     list_filter = ["status", "tracking_status", "template", "language"]
-    search_fields = ["to", "dedup_key", "provider_message_id"]
+    search_fields = ["to"]
     readonly_fields = [f.name for f in OutboxEmail._meta.fields]
     show_full_result_count = False
     paginator = LargeTablePaginator

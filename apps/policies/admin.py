@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.selectors import users_in_agreement
+from apps.core.admin import ShownFieldsOnlyMixin
 from apps.notifications.selectors import outbox_progress
 
 from .models import PolicyText, PolicyVersion
@@ -57,8 +58,9 @@ class PolicyTextInline(admin.StackedInline):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(ShownFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ["number", "status", "published_at", "implicit_acceptance_at", "published_by"]
+    list_display_fields = {"published_by": ("published_by__email",)}
     list_filter = ["status"]
     ordering = ["-number"]
     inlines = [PolicyTextInline]

@@ -1,9 +1,11 @@
 """Staff processing of withdrawal requests. Every step calls a service; the admin form saves nothing."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -15,23 +17,56 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.services import audit_event_record
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.accounts.roles import SUPPORT
+from apps.audit.services import audit_view_record
+from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin, ShownFieldsOnlyMixin
 from apps.core.exports import csv_export_response
 from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
 from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
-from .models import ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
+from .models import SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
 from .workflow import Step, withdrawal_steps_allowed
 
 Status = WithdrawalRequest.Status
 DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
+SUPPORT_ACCESS_PERMISSION = "withdrawals.grant_supportaccess"
+# What Support sees of a request only once a Privacy officer has shown it to them.
+SUPPORT_CONTACT_FIELDS = ["email", "phone", "reason", "ip"]
+
+
+class SupportMemberForm(forms.Form):
+    """The Support member whose access to a request's contact details is granted or revoked."""
+
+    member = forms.ModelChoiceField(label=_("Support member"), queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
+
+
+def support_members():
+    """The active staff members in the Support group, who may be shown a request's contact details."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name=SUPPORT, is_active=True, is_staff=True)
+        .distinct()
+        .order_by("email")
+    )
+
+
+def support_access_granted(request, obj) -> bool:
+    """Whether a Privacy officer has shown this request's contact details to the staff member asking (asked
+    once per request and object)."""
+    known = request.__dict__.setdefault("_support_access", {})
+    if obj.pk not in known:
+        known[obj.pk] = SupportAccess.objects.filter(request=obj, member=request.user).exists()
+    return known[obj.pk]
 
 
 @admin.register(ThirdParty)
-class ThirdPartyAdmin(admin.ModelAdmin):
+class ThirdPartyAdmin(ShownFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "contact_email", "language", "active", "created_at"]
     list_filter = ["active", "language"]
     search_fields = ["name", "contact_email"]
@@ -72,7 +107,8 @@ class TimelineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(WithdrawalRequest)
-class WithdrawalRequestAdmin(admin.ModelAdmin):
+class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
+    audit_view = staticmethod(audit_view_record)
     change_form_template = "withdrawals/admin/change_form.html"
     list_display = [
         "reference_or_unconfirmed",
@@ -84,7 +120,18 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
         "days_left",
     ]
     list_display_links = ["reference_or_unconfirmed"]
-    list_filter = ["status", DueFilter, ("assignee", admin.RelatedOnlyFieldListFilter), "scope"]
+    list_display_fields = {
+        "reference_or_unconfirmed": ("reference",),
+        "requester_display": ("full_name", "email"),
+        "due_date": ("due_at",),
+    }
+    list_filter = [
+        "status",
+        DueFilter,
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        "scope",
+        ("decided_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["reference", "email", "full_name"]
     list_select_related = ["assignee", "requester"]
     show_full_result_count = False
@@ -202,13 +249,14 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             )
             return redirect(request.path)
         obj = self.get_object(request, unquote(object_id))
-        if obj is not None and request.method == "GET" and self.has_view_or_change_permission(request, obj):
-            services.withdrawal_request_view_record(withdrawal=obj, actor=request.user, ip=client_ip(request))
         extra_context = {**(extra_context or {}), **self._workflow_context(request, obj)}
         extra_context.update(
             show_save=False, show_save_and_continue=False, show_save_and_add_another=False, show_delete=False
         )
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def audit_object_view(self, request, obj) -> None:
+        services.withdrawal_request_view_record(withdrawal=obj, actor=request.user, ip=client_ip(request))
 
     def _workflow_context(self, request, obj) -> dict:
         if obj is None:
@@ -227,11 +275,27 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
         steps = {button for button, step in buttons.items() if step in allowed}
         if "assign" in steps and obj.assignee_id != request.user.pk:
             steps.add("assign_me")
+        can_show_support = (
+            can_change
+            and obj.status != Status.UNVERIFIED
+            and request.user.has_perm(SUPPORT_ACCESS_PERMISSION)
+        )
+        support_access = list(obj.support_access.select_related("member")) if can_show_support else []
         return {
             "workflow_steps": steps,
             "workflow_urls": {
                 step: reverse("admin:withdrawals_withdrawalrequest_workflow", args=[obj.pk, step])
-                for step in ("assign", "assign_me", "review", "ask", "grant", "refuse", "note")
+                for step in (
+                    "assign",
+                    "assign_me",
+                    "review",
+                    "ask",
+                    "grant",
+                    "refuse",
+                    "note",
+                    "support_grant",
+                    "support_revoke",
+                )
             },
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
             "message_form": MessageForm(),
@@ -242,6 +306,11 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             "last_day": selectors.withdrawal_last_day(obj),
             "outbox_emails": selectors.withdrawal_request_emails(obj),
             "can_decide": can_decide,
+            "can_show_support": can_show_support,
+            "support_access": support_access,
+            "support_form": SupportMemberForm(
+                members=support_members().exclude(pk__in=[access.member_id for access in support_access])
+            ),
         }
 
     def workflow_view(self, request, object_id, step):
@@ -253,6 +322,10 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         if step in ("grant", "refuse") and not request.user.has_perm(DECIDE_PERMISSION):
+            raise PermissionDenied
+        if step in ("support_grant", "support_revoke") and not request.user.has_perm(
+            SUPPORT_ACCESS_PERMISSION
+        ):
             raise PermissionDenied
         change_url = reverse("admin:withdrawals_withdrawalrequest_change", args=[obj.pk])
         ip = client_ip(request)
@@ -314,7 +387,29 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
                 withdrawal=obj, actor=actor, text=form.cleaned_data["text"], ip=ip
             )
             return gettext("Note added.")
+        if step in ("support_grant", "support_revoke"):
+            return self._support_access(request, obj, grant=step == "support_grant", actor=actor, ip=ip)
         raise Http404
+
+    def _support_access(self, request, obj, *, grant: bool, actor, ip):
+        members = (
+            support_members()
+            if grant
+            else get_user_model().objects.filter(pk__in=obj.support_access.values("member"))
+        )
+        form = SupportMemberForm(request.POST, members=members)
+        if not form.is_valid():
+            return self._form_errors(request, form)
+        member = form.cleaned_data["member"]
+        if grant:
+            services.withdrawal_support_access_grant(withdrawal=obj, member=member, actor=actor, ip=ip)
+            return gettext("%(email)s can now see the contact details and reason of this request.") % {
+                "email": member.email
+            }
+        services.withdrawal_support_access_revoke(withdrawal=obj, member=member, actor=actor, ip=ip)
+        return gettext("%(email)s no longer sees the contact details and reason of this request.") % {
+            "email": member.email
+        }
 
     def _form_errors(self, request, form) -> None:
         for errors in form.errors.values():
@@ -420,26 +515,18 @@ class WithdrawalRequestAdmin(admin.ModelAdmin):
             (_("cancelled at"), lambda obj: moment(obj.cancelled_at)),
             (_("reason for the decision"), lambda obj: obj.decision_reason),
         ]
-        audit_event_record(
-            actor=request.user,
-            action="export.csv",
-            target_type=WithdrawalRequest._meta.label_lower,
-            target_label="withdrawal-requests",
-            details={
-                "rows": len(rows),
-                "query": request.GET.urlencode()[:500],
-                "ids": [obj.pk for obj in rows][:1000],
-            },
-            ip=client_ip(request),
-        )
+        self.audit_export(request, rows=len(rows), ids=[obj.pk for obj in rows], name="withdrawal-requests")
         return csv_export_response(rows=rows, columns=columns, name="withdrawal-requests")
 
 
 @admin.register(WithdrawalRequestStatus)
-class WithdrawalRequestStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only status of registered requests for support: no address, phone, reason or evidence."""
+class WithdrawalRequestStatusAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only status of registered requests for support: no address, phone, reason or evidence, unless a
+    Privacy officer has shown one request's contact details to the member asking (SupportAccess)."""
 
+    audit_view = staticmethod(audit_view_record)
     list_display = ["reference", "full_name", "status", "due_date", "days_left"]
+    list_display_fields = {"due_date": ("due_at",)}
     list_filter = ["status", DueFilter]
     search_fields = ["reference", "full_name"]
     show_full_result_count = False
@@ -456,6 +543,14 @@ class WithdrawalRequestStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(status=Status.UNVERIFIED)
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and support_access_granted(request, obj):
+            return [*self.fields[:2], *SUPPORT_CONTACT_FIELDS, *self.fields[2:]]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description=_("timeline (as the requester sees it)"))
     def requester_timeline(self, obj):
@@ -479,10 +574,11 @@ class WithdrawalRequestStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None and request.method == "GET" and self.has_view_permission(request, obj):
-            services.withdrawal_request_view_record(
-                withdrawal=obj, actor=request.user, ip=client_ip(request), view="status"
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+    def audit_object_view(self, request, obj) -> None:
+        granted = support_access_granted(request, obj)
+        services.withdrawal_request_view_record(
+            withdrawal=obj,
+            actor=request.user,
+            ip=client_ip(request),
+            view="status+contact" if granted else "status",
+        )

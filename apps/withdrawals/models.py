@@ -191,6 +191,8 @@ class TimelineEntry(models.Model):
         CANCELLED = "cancelled", _("Request cancelled")
         THIRD_PARTIES_NOTIFIED = "third_parties_notified", _("Third parties told to stop processing")
         NOTE = "note", _("Internal note")
+        SUPPORT_ACCESS_GRANTED = "support_access_granted", _("Contact details shown to Support")
+        SUPPORT_ACCESS_REVOKED = "support_access_revoked", _("Contact details hidden from Support")
 
     request = models.ForeignKey(
         WithdrawalRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="timeline"
@@ -217,11 +219,53 @@ class TimelineEntry(models.Model):
                 condition=~models.Q(kind="note") | models.Q(visible_to_requester=False),
                 name="withdrawals_timeline_note_is_internal",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["support_access_granted", "support_access_revoked"])
+                | models.Q(visible_to_requester=False),
+                name="withdrawals_timeline_support_access_is_internal",
+            ),
         ]
         indexes = [models.Index(fields=["request", "created_at"], name="withdrawals_timeline_request")]
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
+
+
+class SupportAccess(models.Model):
+    """A Privacy officer's leave for one Support member to see one request's email, phone, reason and IP."""
+
+    request = models.ForeignKey(
+        WithdrawalRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="support_access",
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Support member"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Support access")
+        verbose_name_plural = _("Support access")
+        ordering = ["granted_at", "id"]
+        default_permissions = ()
+        permissions = [("grant_supportaccess", _("Can show a request's contact details to Support"))]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "member"], name="withdrawals_support_access_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.member}"
 
 
 class ThirdParty(models.Model):

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.roles import SUPPORT
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
 from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
 from apps.notifications.models import OutboxEmail
@@ -20,7 +21,7 @@ from apps.notifications.services import outbox_emails_queue, outbox_personal_dat
 
 from . import emails, selectors, tokens, working_days
 from .emails import TOPIC
-from .models import Purpose, ReferenceCounter, ThirdParty, TimelineEntry, WithdrawalRequest
+from .models import Purpose, ReferenceCounter, SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest
 from .workflow import Step, TransitionNotAllowed, withdrawal_step_check
 
 __all__ = ["TransitionNotAllowed"]
@@ -498,3 +499,42 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
     )
     written = outbox_emails_queue(emails=[digest])
     return written[0] if written else None
+
+
+# --- Support access --------------------------------------------------------------------------------
+
+
+def withdrawal_support_access_grant(
+    *, withdrawal: WithdrawalRequest, member: Any, actor: Any, ip: str | None = None
+) -> bool:
+    """Show this registered request's email, phone, reason and IP to one Support member (a Privacy officer's
+    decision), with a staff-only timeline entry and an audit event. Return False if they could see them."""
+    if withdrawal.status == Status.UNVERIFIED:
+        raise TransitionNotAllowed(_("The requester has not confirmed this request yet."))
+    if not (member.is_active and member.is_staff and member.groups.filter(name=SUPPORT).exists()):
+        raise TransitionNotAllowed(_("Contact details can be shown only to an active member of Support."))
+    with transaction.atomic():
+        _access, created = SupportAccess.objects.get_or_create(
+            request=withdrawal, member=member, defaults={"granted_by": actor}
+        )
+        if created:
+            _timeline(
+                withdrawal, kind=Kind.SUPPORT_ACCESS_GRANTED, visible=False, text=member.email, actor=actor
+            )
+            _audit(withdrawal, action="support_access_grant", actor=actor, ip=ip, member=member.pk)
+    return created
+
+
+def withdrawal_support_access_revoke(
+    *, withdrawal: WithdrawalRequest, member: Any, actor: Any, ip: str | None = None
+) -> bool:
+    """Hide this request's contact details from a Support member again; return False if they could not see
+    them."""
+    with transaction.atomic():
+        deleted, _rows = SupportAccess.objects.filter(request=withdrawal, member=member).delete()
+        if deleted:
+            _timeline(
+                withdrawal, kind=Kind.SUPPORT_ACCESS_REVOKED, visible=False, text=member.email, actor=actor
+            )
+            _audit(withdrawal, action="support_access_revoke", actor=actor, ip=ip, member=member.pk)
+    return bool(deleted)
