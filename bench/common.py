@@ -166,6 +166,34 @@ def insert_series(
     return written
 
 
+def rows_fingerprint(
+    model, *, exclude: tuple[str, ...] = ("id",), where: str = "true", params: tuple = ()
+) -> dict[str, int]:
+    """Return the rows of `model`'s table (those matching the SQL `where`) summed up per column, with their
+    count, in one scan.
+
+    Each column's figure is the sum of a hash of its value as text over every row, so two sets of rows give
+    the same figures when they hold the same values, in any order; `exclude` leaves out the columns that
+    differ by nature (ids, moments of writing). Comparing two results names the columns that differ.
+    """
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    columns = [field.column for field in model._meta.concrete_fields if field.column not in exclude]
+    sums = ", ".join(
+        f"coalesce(sum(hashtextextended(coalesce({qn(column)}::text, '<null>'), 0)), 0)" for column in columns
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), {sums} FROM {qn(model._meta.db_table)} WHERE {where}", params)
+        count, *values = cursor.fetchone()
+    return {"rows": count, **{column: int(value) for column, value in zip(columns, values, strict=True)}}
+
+
+def fingerprints_differ(ours: dict[str, int], baseline: dict[str, int]) -> list[str]:
+    """Return the columns (or "rows") whose figures differ between two rows_fingerprint results."""
+    return [name for name in ours if ours[name] != baseline.get(name)]
+
+
 def make_users(count: int, *, last_used_at_sql: str = "NULL", language_sql: str = "'kk'", **columns) -> None:
     """Insert `count` active users in one statement (password: 'bench-password').
 

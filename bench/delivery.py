@@ -16,11 +16,11 @@ def _insert_rows(count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO notifications_outboxemail (dedup_key, template, "to", reply_to, language, context,
-                status, attempts, last_error, provider_message_id, tracking_status, tracking_detail,
-                created_at, updated_at)
-            SELECT 'bench:' || g, %s, 'user' || g || '@bench.kz', '', 'kk', %s::jsonb, 'pending', 0, '', '',
-                   '', '', now(), now()
+            INSERT INTO notifications_outboxemail (dedup_key, topic, object_id, template, "to", reply_to,
+                language, context, status, attempts, last_error, provider_message_id, tracking_status,
+                tracking_detail, created_at, updated_at)
+            SELECT 'bench:' || g, '', NULL, %s, 'user' || g || '@bench.kz', '', 'kk', %s::jsonb, 'pending', 0,
+                   '', '', '', '', now(), now()
             FROM generate_series(1, %s) AS g
             """,
             [TEMPLATE, json.dumps(CONTEXT), count],
