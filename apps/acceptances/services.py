@@ -260,7 +260,9 @@ def _text_cases(version: PolicyVersion, column: str) -> tuple[str, list, list]:
     return f"CASE {column} {whens}ELSE %s END", language_params, sha_params
 
 
-def _sweep_statement(*, version: PolicyVersion, lo: int, hi: int, now: datetime) -> tuple[str, list]:
+def _sweep_statement(
+    *, version: PolicyVersion, texts: tuple[str, list, list], lo: int, hi: int, now: datetime
+) -> tuple[str, list]:
     """Build the INSERT ... SELECT of the implicit acceptances of users with ids in (lo, hi].
 
     The uses are the users' last use of the portal and the uses other services reported, each at or after
@@ -290,7 +292,7 @@ def _sweep_statement(*, version: PolicyVersion, lo: int, hi: int, now: datetime)
     )
     qn = connection.ops.quote_name
     table = qn(Acceptance._meta.db_table)
-    case, language_params, sha_params = _text_cases(version, "e.lang")
+    case, language_params, sha_params = texts
     names = (
         "user", "version", "method", "channel", "accepted_at", "recorded_at", "ip", "user_agent", "language",
         "text_sha256", "used_at", "use_source", "use_report",
@@ -314,7 +316,10 @@ def _sweep_statement(*, version: PolicyVersion, lo: int, hi: int, now: datetime)
             ) c
         ) e
         WHERE e.use_rank = 1
-          AND NOT EXISTS (SELECT 1 FROM {table} a WHERE a.user_id = e.uid AND a.version_id = %s)
+          AND NOT EXISTS (
+              SELECT 1 FROM {table} a
+              WHERE a.user_id = e.uid AND a.version_id = %s AND a.user_id > %s AND a.user_id <= %s
+          )
         ON CONFLICT (user_id, version_id) DO NOTHING
     """  # noqa: S608
     params = [
@@ -328,6 +333,8 @@ def _sweep_statement(*, version: PolicyVersion, lo: int, hi: int, now: datetime)
         *web_params,
         *report_params,
         version.pk,
+        lo,
+        hi,
     ]
     return sql, params
 
@@ -347,10 +354,11 @@ def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | 
     if not implicit_acceptance_passed(deadline=version.implicit_acceptance_at, now=now):
         return {"status": "before-deadline", "version": version.number, "created": 0}
     chunk_size = chunk_size or settings.IMPLICIT_SWEEP_CHUNK_SIZE
+    texts = _text_cases(version, "e.lang")
     low, high = user_id_bounds()
     created = 0
     for lo in range(low, high, chunk_size):
-        sql, params = _sweep_statement(version=version, lo=lo, hi=lo + chunk_size, now=now)
+        sql, params = _sweep_statement(version=version, texts=texts, lo=lo, hi=lo + chunk_size, now=now)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             created += max(cursor.rowcount, 0)

@@ -61,7 +61,8 @@ def outbox_emails_queue(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
     A row whose dedup_key exists already is skipped, so a retried change sends nothing twice.
     """
     keys = [email.dedup_key for email in emails]
-    with transaction.atomic():
+    # No savepoint of its own: a duplicate key written at the same moment fails the caller's whole change.
+    with transaction.atomic(savepoint=False):
         existing = set(OutboxEmail.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
         written = [email for email in emails if email.dedup_key not in existing]
         OutboxEmail.objects.bulk_create(written)
@@ -259,12 +260,13 @@ def _claim(ids: list[int]) -> list[OutboxEmail]:
 
 def _record_sent(emails: list[OutboxEmail]) -> None:
     now = timezone.now()
-    OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
-        status=OutboxEmail.Status.SENT, sent_at=now, updated_at=now, last_error="", claimed_at=None
-    )
-    with_ids = [email for email in emails if email.provider_message_id]
-    if with_ids:
-        OutboxEmail.objects.bulk_update(with_ids, ["provider_message_id"])
+    for email in emails:
+        email.status = OutboxEmail.Status.SENT
+        email.sent_at = email.updated_at = now
+        email.last_error = ""
+        email.claimed_at = None
+    fields = ["status", "sent_at", "updated_at", "last_error", "claimed_at", "provider_message_id"]
+    OutboxEmail.objects.bulk_update(emails, fields)
 
 
 def _record_failure(email: OutboxEmail, exc: Exception) -> None:
