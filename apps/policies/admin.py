@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.selectors import users_in_agreement
 from apps.notifications.selectors import outbox_progress
 
+from .forms import PolicyTextForm
 from .models import PolicyText, PolicyVersion
 from .selectors import (
     ANNOUNCEMENT_TOPIC,
@@ -36,6 +37,7 @@ PUBLISH_PERMISSION = "policies.publish_policyversion"
 
 class PolicyTextInline(admin.StackedInline):
     model = PolicyText
+    form = PolicyTextForm
     fields = ["language", "title", "summary", "body", "body_sha256"]
     readonly_fields = ["body_sha256"]
     extra = 0

@@ -22,7 +22,7 @@ from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
-from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
+from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm, ThirdPartyForm
 from .models import ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
 from .workflow import Step, withdrawal_steps_allowed
 
@@ -32,6 +32,7 @@ DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
 
 @admin.register(ThirdParty)
 class ThirdPartyAdmin(admin.ModelAdmin):
+    form = ThirdPartyForm
     list_display = ["name", "contact_email", "language", "active", "created_at"]
     list_filter = ["active", "language"]
     search_fields = ["name", "contact_email"]
