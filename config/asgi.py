@@ -1,7 +1,10 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+
+from apps.core.handlers import PortalASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-
-application = get_asgi_application()
+# As django.core.asgi.get_asgi_application(), with the portal's handler.
+django.setup(set_prefix=False)
+application = PortalASGIHandler()

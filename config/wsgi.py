@@ -1,7 +1,10 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from apps.core.handlers import PortalWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-
-application = get_wsgi_application()
+# As django.core.wsgi.get_wsgi_application(), with the portal's handler.
+django.setup(set_prefix=False)
+application = PortalWSGIHandler()

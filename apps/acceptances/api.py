@@ -1,20 +1,24 @@
 """JSON API for the company's other services: consent status, acceptances made in apps, reported uses."""
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
 from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
+from apps.core.validators import validate_email_domain
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import policy_version_current, policy_version_is_current
 
@@ -23,7 +27,11 @@ from .models import Acceptance
 from .selectors import consent_status
 
 LanguageCode = Literal["kk", "ru", "en"]
-# A use older than this is a client's mistake (and a date the databases may not store).
+# The window a reported use must fall in. A use counts towards an implicit acceptance, so one dated ahead of
+# its report would be evidence of something that had not happened yet: only clocks that differ are allowed
+# for (5 minutes, not a day). A use older than a year is a client's mistake, not one to act on now; the
+# portal's epoch bounds the past on its own should USE_MAX_AGE ever grow.
+PORTAL_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 USE_MAX_AGE = timedelta(days=366)
 CLOCK_SKEW = timedelta(minutes=5)
 BIGINT_MAX = 2**63 - 1
@@ -35,18 +43,43 @@ class ServiceTokenAuth(HttpBearer):
         return services.service_token_authenticate(raw=token)
 
 
-api = NinjaAPI(
-    title="Alilo Privacy Portal API",
-    version="1",
-    description="Consent status, acceptances recorded in apps, and uses of the service reported elsewhere.",
-    auth=ServiceTokenAuth(),
-    urls_namespace="api-v1",
-)
-
-
 class ApiError(Exception):
     def __init__(self, status: int, detail: str, **extra) -> None:
         self.status, self.detail, self.extra = status, detail, extra
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+class StrictJsonParser(Parser):
+    """Read a body only when it is declared as JSON, and only as standard JSON in UTF-8 (RFC 8259).
+
+    Django-ninja would read any body as JSON whatever its type, guess UTF-16 or UTF-32 from the bytes, and
+    accept NaN and Infinity.
+    """
+
+    def parse_body(self, request: HttpRequest):
+        if request.content_type != "application/json":
+            raise ApiError(415, _("Send the body as JSON, with the header 'Content-Type: application/json'."))
+        try:
+            return json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise ApiError(400, _("The body is not valid JSON in UTF-8.")) from exc
+
+
+api = NinjaAPI(
+    title="Alilo Privacy Portal API",
+    version="1",
+    description=(
+        "Consent status, acceptances recorded in apps, and uses of the service reported elsewhere. "
+        "Bodies are JSON in UTF-8 sent as `Content-Type: application/json` (anything else is a 415), "
+        "ids are JSON integers, and a use's time lies between a year ago and 5 minutes ahead."
+    ),
+    auth=ServiceTokenAuth(),
+    urls_namespace="api-v1",
+    parser=StrictJsonParser(),
+)
 
 
 @api.exception_handler(ApiError)
@@ -79,6 +112,9 @@ def _validation_error(request, exc: NinjaValidationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    # Django-ninja wraps whatever the parser raises in a 400 "Cannot parse request body".
+    if isinstance(exc.__cause__, ApiError):
+        return _api_error(request, exc.__cause__)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
@@ -93,13 +129,21 @@ def _visible(value: str | None) -> str | None:
 
 
 class UserRef(Schema):
-    user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, description="The portal's user id.")
+    """A user named in a JSON body: the id must be a JSON integer (not `true`, not `"3"`)."""
+
+    user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, strict=True, description="The portal's user id.")
     email: str | None = Field(None, max_length=254, description="The user's email (case-insensitive).")
 
     @field_validator("email")
     @classmethod
-    def _no_control_characters(cls, value: str | None) -> str | None:
-        return _visible(value)
+    def _address(cls, value: str | None) -> str | None:
+        value = _visible(value)
+        if value:
+            try:
+                validate_email_domain(value)
+            except ValidationError as exc:
+                raise ValueError(exc.messages[0]) from exc
+        return value
 
     @model_validator(mode="after")
     def _one_of(self):
@@ -110,6 +154,12 @@ class UserRef(Schema):
     @property
     def label(self) -> str:
         return str(self.user_id) if self.user_id is not None else (self.email or "")
+
+
+class UserQuery(UserRef):
+    """A user named in the query string, where every value is text: the id is read from its digits."""
+
+    user_id: int | None = Field(None, ge=1, le=BIGINT_MAX, description="The portal's user id.")
 
 
 class VersionOut(Schema):
@@ -142,7 +192,10 @@ class ConsentStatusOut(Schema):
 
 class AcceptanceIn(UserRef):
     version: int = Field(
-        ge=1, le=INT_MAX, description="The number of the version the user accepted; must be in force."
+        ge=1,
+        le=INT_MAX,
+        strict=True,
+        description="The number of the version the user accepted; must be in force.",
     )
     channel: Literal["app", "api"]
     language: LanguageCode
@@ -162,7 +215,9 @@ class AcceptanceCreatedOut(Schema):
 
 
 class UseIn(UserRef):
-    used_at: AwareDatetime = Field(description="When the user used the service (with a time zone).")
+    used_at: AwareDatetime = Field(
+        description="When the user used the service (with a time zone): within the last year, not ahead."
+    )
     channel: Literal["web", "app", "api"]
 
     @field_validator("used_at")
@@ -171,6 +226,8 @@ class UseIn(UserRef):
         now = timezone.now()
         if value > now + CLOCK_SKEW:
             raise ValueError(_("The time of use is in the future."))
+        if value < PORTAL_EPOCH:
+            raise ValueError(_("The time of use is before the portal existed."))
         if value < now - USE_MAX_AGE:
             raise ValueError(_("The time of use is more than a year ago."))
         return value
@@ -242,7 +299,7 @@ def _resolve(refs: list[UserRef]) -> dict[str, int]:
     response={200: ConsentStatusOut, 404: ErrorOut},
     summary="A user's consent status towards the version in force",
 )
-def consent_status_get(request: HttpRequest, user: Query[UserRef]):
+def consent_status_get(request: HttpRequest, user: Query[UserQuery]):
     user_id = _resolve([user])[user.label]
     status = consent_status(user=get_user_model().objects.get(pk=user_id))
     current = status.current
@@ -263,8 +320,10 @@ def consent_status_get(request: HttpRequest, user: Query[UserRef]):
     response={
         200: AcceptanceCreatedOut,
         201: AcceptanceCreatedOut,
+        400: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
+        415: ErrorOut,
         422: ErrorOut,
     },
     summary="Record an explicit acceptance the user made in an app",
@@ -306,7 +365,7 @@ def acceptance_create(request: HttpRequest, payload: AcceptanceIn):
 
 @api.post(
     "/uses",
-    response={200: UseBatchOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: UseBatchOut, 400: ErrorOut, 404: ErrorOut, 415: ErrorOut, 422: ErrorOut},
     summary="Report a batch of uses of the service (applied whole or not at all)",
 )
 def uses_report(request: HttpRequest, payload: UseBatchIn):

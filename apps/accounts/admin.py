@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.acceptances.selectors import users_pending_acceptance
@@ -10,6 +9,7 @@ from apps.core.http import client_ip
 from apps.notifications.models import OutboxEmail
 from apps.policies.selectors import policy_version_current
 
+from .forms import UserChangeAdminForm, UserCreationAdminForm
 from .models import User
 from .services import user_view_record
 
@@ -62,18 +62,6 @@ class PendingAcceptanceFilter(admin.SimpleListFilter):
         if self.value() and self.value().isdigit():
             return queryset.filter(pk__in=users_pending_acceptance(version_id=int(self.value())))
         return queryset
-
-
-class UserCreationAdminForm(AdminUserCreationForm):
-    class Meta:
-        model = User
-        fields = ("email", "full_name", "language")
-
-
-class UserChangeAdminForm(UserChangeForm):
-    class Meta:
-        model = User
-        fields = "__all__"
 
 
 @admin.register(User)

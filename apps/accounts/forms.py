@@ -1,7 +1,12 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    AuthenticationForm,
+    PasswordResetForm,
+    UserChangeForm,
+)
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
@@ -9,9 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from apps.acceptances.selectors import policy_current
+from apps.core.validators import validate_email_domain, validate_visible_text
 from apps.notifications.services import outbox_email_queue
-
-from .validators import validate_visible_text
 
 
 def full_name_clean(value: str) -> str:
@@ -25,7 +29,7 @@ def full_name_clean(value: str) -> str:
 
 class SignupForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
-    email = forms.EmailField(label=_("Email"), max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254, validators=[validate_email_domain])
     phone = PhoneNumberField(
         label=_("Phone (optional)"),
         required=False,
@@ -113,7 +117,11 @@ class ProfileForm(forms.Form):
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True}))
+    username = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True}),
+        validators=[validate_email_domain],
+    )
     error_messages = {
         "invalid_login": _("The email or password is wrong. Both are case-sensitive except the email."),
         "inactive": _("This account is not active."),
@@ -122,6 +130,13 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 class OutboxPasswordResetForm(PasswordResetForm):
     """Send the reset link through the outbox, in the account's language."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        validators=[validate_email_domain],
+    )
 
     def send_mail(
         self,
@@ -158,3 +173,34 @@ class OneTimeCodeForm(forms.Form):
         if not (token.isdigit() and len(token) == 6):
             raise forms.ValidationError(_("Enter the 6 digits your app shows."), code="format")
         return token
+
+
+# --- staff (admin) --------------------------------------------------------------------------------
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    class Meta:
+        model = get_user_model()
+        fields = ("email", "full_name", "language")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        validate_email_domain(email)
+        return email
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta:
+        model = get_user_model()
+        fields = "__all__"
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        validate_email_domain(email)
+        return email
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])

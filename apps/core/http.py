@@ -1,8 +1,12 @@
 """What the portal reads from a request regardless of the app handling it."""
 
+import codecs
 import ipaddress
 
 from django.conf import settings
+
+# What codecs.lookup() names the character sets a request may declare: UTF-8 and its subset ASCII.
+UTF8_CHARSETS = frozenset({"utf-8", "ascii"})
 
 
 def client_ip(request) -> str | None:
@@ -26,3 +30,11 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def charset_is_utf8(charset: str) -> bool:
+    """Return whether a declared character set is UTF-8 (or ASCII) under any of its names."""
+    try:
+        return codecs.lookup(charset.strip()).name in UTF8_CHARSETS
+    except (LookupError, ValueError):  # unknown, or not a name at all (a NUL byte)
+        return False

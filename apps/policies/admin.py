@@ -13,6 +13,7 @@ from apps.accounts.selectors import users_in_agreement
 from apps.core.admin import ShownFieldsOnlyMixin
 from apps.notifications.selectors import outbox_progress
 
+from .forms import PolicyTextForm
 from .models import PolicyText, PolicyVersion
 from .selectors import (
     ANNOUNCEMENT_TOPIC,
@@ -37,6 +38,7 @@ PUBLISH_PERMISSION = "policies.publish_policyversion"
 
 class PolicyTextInline(admin.StackedInline):
     model = PolicyText
+    form = PolicyTextForm
     fields = ["language", "title", "summary", "body", "body_sha256"]
     readonly_fields = ["body_sha256"]
     extra = 0

@@ -25,7 +25,7 @@ from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
-from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm
+from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm, ThirdPartyForm
 from .models import SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
 from .workflow import Step, withdrawal_steps_allowed
 
@@ -67,6 +67,7 @@ def support_access_granted(request, obj) -> bool:
 
 @admin.register(ThirdParty)
 class ThirdPartyAdmin(ShownFieldsOnlyMixin, admin.ModelAdmin):
+    form = ThirdPartyForm
     list_display = ["name", "contact_email", "language", "active", "created_at"]
     list_filter = ["active", "language"]
     search_fields = ["name", "contact_email"]

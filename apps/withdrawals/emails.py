@@ -79,7 +79,11 @@ def to_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **ex
 
 
 def confirmation(withdrawal: WithdrawalRequest) -> OutboxEmail:
-    """The confirm-your-email link to a visitor."""
+    """The confirm-your-email link to a visitor.
+
+    The address is not known to be the requester's yet, so the email carries nothing the requester typed:
+    no name that would greet a stranger with words of the sender's choosing under Alilo's name.
+    """
     return _about(
         withdrawal,
         key="confirm",
@@ -87,7 +91,6 @@ def confirmation(withdrawal: WithdrawalRequest) -> OutboxEmail:
         template="withdrawal_confirm",
         language=withdrawal.language,
         context={
-            "full_name": withdrawal.full_name,
             "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
             "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
         },

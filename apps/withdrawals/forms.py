@@ -4,8 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from apps.accounts.forms import full_name_clean
+from apps.core.validators import (
+    validate_email_domain,
+    validate_visible_multiline_text,
+    validate_visible_text,
+)
 
-from .models import Purpose, WithdrawalRequest
+from .models import Purpose, ThirdParty, WithdrawalRequest
 
 TRAP_FIELD = "website"
 
@@ -17,6 +22,7 @@ class WithdrawalRequestForm(forms.Form):
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
+        validators=[validate_email_domain],
         error_messages={"required": _("Enter your email address.")},
         help_text=_("We send the confirmation, the reference and every answer to this address."),
     )
@@ -47,6 +53,7 @@ class WithdrawalRequestForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_visible_multiline_text],
     )
     acknowledgement = forms.BooleanField(
         label=_(
@@ -114,6 +121,7 @@ class AnswerForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": _("Write your answer.")},
+        validators=[validate_visible_multiline_text],
     )
 
 
@@ -153,6 +161,7 @@ class MessageForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Write what you need to know from the requester.")},
+        validators=[validate_visible_multiline_text],
     )
 
 
@@ -169,6 +178,7 @@ class RefuseForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("A refusal needs a written reason.")},
+        validators=[validate_visible_multiline_text],
     )
 
 
@@ -178,4 +188,21 @@ class NoteForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Write the note.")},
+        validators=[validate_visible_multiline_text],
     )
+
+
+class ThirdPartyForm(forms.ModelForm):
+    class Meta:
+        model = ThirdParty
+        fields = ["name", "contact_email", "language", "active"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        validate_visible_text(name)
+        return name
+
+    def clean_contact_email(self):
+        email = self.cleaned_data["contact_email"]
+        validate_email_domain(email)
+        return email

@@ -1,6 +1,8 @@
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.acceptances import services
@@ -211,6 +213,113 @@ def test_malformed_use_refuses_the_whole_batch(api, user, use):
     response = api.post("/uses", {"uses": [good, {"user_id": user.pk, **use}]})
     assert response.status_code == 422 and response.json()["errors"]
     assert not UseReport.objects.exists()
+
+
+# --- strict input: JSON integers, JSON bodies, times within a sane window -----------------------------
+
+
+@pytest.mark.parametrize(
+    "as_sent",
+    [lambda pk: True, lambda pk: str(pk), lambda pk: float(pk), lambda pk: [pk], lambda pk: {"id": pk}],
+    ids=["true", "string", "float", "list", "object"],
+)
+def test_ids_must_be_json_integers(api, user, version, as_sent):
+    response = api.post("/acceptances", _acceptance_body(user, version, user_id=as_sent(user.pk)))
+    assert response.status_code == 422 and response.json()["errors"][0]["location"].endswith("user_id")
+    response = api.post("/acceptances", _acceptance_body(user, version, version=as_sent(version.number)))
+    assert response.status_code == 422 and response.json()["errors"][0]["location"].endswith("version")
+    use = {"user_id": as_sent(user.pk), "used_at": timezone.now().isoformat(), "channel": "app"}
+    assert api.post("/uses", {"uses": [use]}).status_code == 422
+    assert not Acceptance.objects.exists() and not UseReport.objects.exists()
+
+
+def test_ids_in_the_query_string_are_read_from_their_digits(api, user, version):
+    assert api.get("/consent-status", user_id=str(user.pk)).status_code == 200
+    assert api.get("/consent-status", user_id="true").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "application/merge-patch+json",
+        "",
+    ],
+)
+def test_bodies_must_be_declared_as_json(client, token, user, version, content_type):
+    _token, raw = token
+    body = json.dumps(_acceptance_body(user, version))
+    response = client.generic(
+        "POST",
+        "/api/v1/acceptances",
+        body,
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 415
+    assert response.json()["detail"] == (
+        "Send the body as JSON, with the header 'Content-Type: application/json'."
+    )
+    # A form, as a browser would send it.
+    response = client.post(
+        "/api/v1/acceptances", _acceptance_body(user, version), HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 415
+    assert not Acceptance.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        b'{"uses": [}',
+        json.dumps({"uses": []}).encode("utf-16"),
+        b'{"uses": [{"user_id": NaN}]}',
+        b'{"uses": [{"used_at": Infinity}]}',
+        b'{"uses": "\xff"}',
+    ],
+    ids=["broken", "utf-16", "NaN", "Infinity", "not-utf-8"],
+)
+def test_a_body_that_is_not_standard_json_in_utf8_is_a_400(api, user, raw_body):
+    response = api.post("/uses", None, raw_body=raw_body)
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The body is not valid JSON in UTF-8."
+
+
+def _use_at(api, user, moment: str):
+    return api.post("/uses", {"uses": [{"user_id": user.pk, "used_at": moment, "channel": "app"}]})
+
+
+@pytest.mark.parametrize(
+    ("moment", "message"),
+    [
+        ("0001-01-01T00:00:00+00:00", "The time of use is before the portal existed."),
+        ("1970-01-01T00:00:00+00:00", "The time of use is before the portal existed."),
+        ("9999-12-31T23:59:59+00:00", "The time of use is in the future."),
+    ],
+)
+def test_use_times_outside_the_service_life_are_refused(api, user, moment, message):
+    response = _use_at(api, user, moment)
+    assert response.status_code == 422
+    assert message in [error["message"].removeprefix("Value error, ") for error in response.json()["errors"]]
+    assert not UseReport.objects.exists()
+
+
+def test_use_times_must_fall_after_the_portal_epoch_and_within_a_year(api, user):
+    # Early in 2020 a use of December 2019 is within a year, but before the portal existed.
+    with time_machine.travel(datetime(2020, 3, 1, tzinfo=UTC)):
+        assert _use_at(api, user, "2019-12-31T12:00:00+00:00").status_code == 422
+        assert _use_at(api, user, "2020-01-02T12:00:00+00:00").status_code == 200
+
+
+def test_use_times_ahead_of_the_clock_are_refused_beyond_five_minutes(api, user):
+    # Stricter than a day ahead: a use counts towards an implicit acceptance once it has happened.
+    now = timezone.now()
+    assert _use_at(api, user, (now + timedelta(hours=2)).isoformat()).status_code == 422
+    assert _use_at(api, user, (now + timedelta(days=2)).isoformat()).status_code == 422
+    assert _use_at(api, user, (now + timedelta(minutes=2)).isoformat()).status_code == 200
 
 
 def test_batch_size_is_limited(api, user, settings):

@@ -352,8 +352,10 @@ def wrong_content_types(w: World):
         w.client.post("/privacy/withdraw/", json.dumps(form()), content_type="application/json"), 200, before
     )
     refused(w.client.post("/privacy/withdraw/", b"junk", content_type="multipart/form-data"), 400, before)
-    refused(w.client.post("/api/v1/acceptances", {"version": 1}, **auth), 400, before)
-    refused(w.client.post("/api/v1/acceptances", "hello", content_type="text/plain", **auth), 400, before)
+    refused(w.client.post("/api/v1/acceptances", {"version": 1}, **auth), 415, before)
+    refused(w.client.post("/api/v1/acceptances", "hello", content_type="text/plain", **auth), 415, before)
+    body = json.dumps({"email": "member@example.kz", "version": 1, "channel": "app", "language": "kk"})
+    refused(w.client.post("/api/v1/acceptances", body, content_type="text/plain", **auth), 415, before)
     refused(w.client.post("/api/v1/uses", b"{\xff\xfe", content_type="application/json", **auth), 400, before)
     refused(
         w.client.post("/api/v1/acceptances", "[1, 2]", content_type="application/json", **auth), 422, before
@@ -374,6 +376,62 @@ def control_characters_in_api_bodies(w: World):
         refused(response, 422, before)
     response = w.client.get("/api/v1/consent-status?email=a%00b%40example.kz", **auth)
     refused(response, 422, before)
+
+
+def declared_charsets(w: World):
+    before = counts()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {w.token}"}
+    body = "&".join(f"{key}={value}" for key, value in form().items()).encode()
+    for charset in ("utf-16", "rot13", "idna", "x-unknown"):
+        for path in ("/privacy/withdraw/", "/accounts/signup/", "/accounts/login/"):
+            content_type = f"application/x-www-form-urlencoded; charset={charset}"
+            refused(w.client.generic("POST", path, body, content_type=content_type), 400, before)
+            content_type = f"multipart/form-data; boundary=b; charset={charset}"
+            refused(w.client.generic("POST", path, b"--b--\r\n", content_type=content_type), 400, before)
+        content_type = f"application/json; charset={charset}"
+        response = w.client.generic("POST", "/api/v1/uses", b"{}", content_type=content_type, **auth)
+        refused(response, 400, before)
+
+
+def invisible_characters_in_free_text(w: World):
+    before = counts()
+    for character in ("\u202e", "\u2066", "\u200b", "\ufeff", "\x1b"):
+        response = w.client.post("/privacy/withdraw/", form(reason=f"Stop{character} it"))
+        refused(response, 200, before, text="invisible or unreadable")
+    withdrawal = in_review(staff=w.staff)
+    services.withdrawal_request_information_ask(withdrawal=withdrawal, actor=w.staff, message="Which city?")
+    path = selectors.withdrawal_status_path(withdrawal)
+    before = counts()
+    response = w.client.post(f"{path}answer/", {"answer": "Almaty\u202etxt.exe"})
+    refused(response, 400, before, text="invisible or unreadable")
+    response = w.staff_client.post(
+        f"/admin/withdrawals/withdrawalrequest/{withdrawal.pk}/workflow/note/", {"text": "a\u202eb"}
+    )
+    assert response.status_code == 302
+    assert counts() == before
+
+
+def ip_literal_email_address(w: World):
+    before = counts()
+    for address in ("visitor@[127.0.0.1]", "visitor@[IPv6:::1]"):
+        refused(w.client.post("/privacy/withdraw/", form(email=address)), 200, before, text=FORM_ERROR)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {w.token}"}
+    refused(w.client.get("/api/v1/consent-status?email=a%40%5B127.0.0.1%5D", **auth), 422, before)
+
+
+def api_ids_and_times_not_as_declared(w: World):
+    before = counts()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {w.token}"}
+    base = {"version": w.version.number, "channel": "app", "language": "kk"}
+    for body in ({**base, "user_id": True}, {**base, "user_id": str(w.member.pk)}, {**base, "version": "1"}):
+        response = w.client.post(
+            "/api/v1/acceptances", json.dumps(body), content_type="application/json", **auth
+        )
+        refused(response, 422, before)
+    for moment in ("0001-01-01T00:00:00+00:00", "2019-06-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"):
+        use = {"user_id": w.member.pk, "used_at": moment, "channel": "app"}
+        body = json.dumps({"uses": [use]})
+        refused(w.client.post("/api/v1/uses", body, content_type="application/json", **auth), 422, before)
 
 
 def oversized_api_body(w: World):
@@ -433,8 +491,24 @@ CATALOGUE: list[tuple[str, str, Callable]] = [
     ("missing, forged or revoked API token", "401, nothing stored", bad_api_tokens),
     ("unknown purpose or scope", "form error, nothing stored", unknown_purpose),
     ("a million purposes", "400, nothing stored", a_million_purposes),
-    ("wrong content types (form and API)", "form error / 400 / 422, nothing stored", wrong_content_types),
+    (
+        "wrong content types (form and API)",
+        "form error / 400 / 415 / 422, nothing stored",
+        wrong_content_types,
+    ),
     ("control characters in API bodies and queries", "422, nothing stored", control_characters_in_api_bodies),
+    ("a declared charset other than UTF-8 (forms and API)", "400, nothing stored", declared_charsets),
+    (
+        "direction overrides and invisible characters in free text",
+        "form error, nothing stored",
+        invisible_characters_in_free_text,
+    ),
+    ("email address at an IP literal", "form error / 422, nothing stored", ip_literal_email_address),
+    (
+        "API ids as true or text, times outside the service's life",
+        "422, nothing stored",
+        api_ids_and_times_not_as_declared,
+    ),
     ("oversized API batch", "400 or 422, nothing stored", oversized_api_body),
 ]
 
@@ -447,7 +521,7 @@ def _catalogue_report():
         record(
             "hostile-catalogue",
             done=f"{len(RESULTS)} kinds of nasty input (oversized, invalid UTF-8, NUL, direction overrides, "
-            "CR/LF, HTML, forged/expired/replayed links and tokens, purposes, content types); "
+            "CR/LF, HTML, forged/expired/replayed links and tokens, purposes, content types, charsets); "
             f"{passed} behaved as expected",
             filed=len(RESULTS),
             stored=passed,
