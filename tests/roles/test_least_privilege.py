@@ -2,6 +2,7 @@
 asking, so a guessed lookup in the query string tells nothing (no oracle); Support sees a request's contact
 details only where a Privacy officer showed them; every list, page and refused lookup is audited."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import urlencode
 
 from apps.acceptances import services as acceptance_services
@@ -161,7 +163,14 @@ def answer(client, url: str, params: dict) -> tuple[int, object]:
     response = client.get(url + "?" + urlencode(params), HTTP_ACCEPT_LANGUAGE="en")
     if response.status_code == 200 and response.context and "cl" in response.context:
         return 200, sorted(obj.pk for obj in response.context["cl"].result_list)
-    return response.status_code, response.content
+    return response.status_code, page_text(response, params)
+
+
+def page_text(response, params: dict) -> bytes:
+    """The body of a page that lists nothing, less what differs on every page anyway: the CSRF token (masked
+    anew for each response) and the page's own address echoed in its forms."""
+    body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"", response.content)
+    return body.replace(escape(response.request["PATH_INFO"] + "?" + urlencode(params)).encode(), b"")
 
 
 def scope(label: str, world) -> dict:
@@ -215,7 +224,9 @@ def test_the_hostile_reviews_lookups_tell_support_nothing_and_are_audited(client
         for guess in ("p", "z")
     }
     assert {response.status_code for response in answers.values()} == {400}
-    assert answers["p"].content == answers["z"].content
+    assert page_text(
+        answers["p"], {"reference": withdrawal.reference, "email__startswith": "p"}
+    ) == page_text(answers["z"], {"reference": withdrawal.reference, "email__startswith": "z"})
     by_account = client.get(url, {"requester": withdrawal.requester_id})
     assert by_account.status_code == 400
     refused = AuditEvent.objects.filter(action="admin.lookup_refused", actor=support)
