@@ -152,14 +152,14 @@ def acceptance_signup(
 ):
     """Create an account and, when a policy version was shown and accepted, its sign-up acceptance.
 
-    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. Raises
-    accounts' EmailTaken if the address is in use.
+    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. When the
+    address has an account already, accounts' user_signup tells its owner and this returns None.
     """
     with transaction.atomic():
         user = user_signup(
             email=email, password=password, full_name=full_name, phone=phone, language=language, ip=ip
         )
-        if policy_version is not None:
+        if user is not None and policy_version is not None:
             version = PolicyVersion.objects.filter(
                 number=policy_version, status=PolicyVersion.Status.PUBLISHED
             ).first()

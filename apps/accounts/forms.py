@@ -74,10 +74,8 @@ class SignupForm(forms.Form):
         return number
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email already exists."), code="duplicate")
-        return email
+        # A taken address is not an error here: sign-up answers as for a new one and tells its owner.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean_full_name(self):
         return full_name_clean(self.cleaned_data["full_name"])

@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -14,6 +13,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
@@ -48,38 +48,87 @@ def _set_language_cookie(response, language: str) -> None:
     )
 
 
+SIGNUP_SESSION_KEY = "accounts_signup_email"
+
+
 @ratelimit(key="ip", rate=rate("RATELIMIT_SIGNUP_IP"), method="POST", group="signup-ip")
 def signup(request):
+    """Create an account, or, for an address that has one, tell its owner: both answer the same way and
+    sign nobody in, so the form tells nobody which addresses have accounts."""
     if request.user.is_authenticated:
         return redirect("accounts:account")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ip = client_ip(request)
         try:
-            user = acceptance_signup(
+            acceptance_signup(
                 email=data["email"],
                 password=data["password1"],
                 full_name=data["full_name"],
                 phone=data["phone"],
                 language=data["language"],
-                ip=ip,
+                ip=client_ip(request),
                 policy_version=data["policy_version"] if form.policy is not None else None,
                 policy_language=get_language(),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
-        except services.EmailTaken:
-            form.add_error("email", _("An account with this email already exists."))
         except VersionNotCurrent:
             form.add_error(
                 "accept_policy",
                 _("A new version of the privacy policy was published. Read it and tick the box again."),
             )
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your account is ready."))
-            return redirect("accounts:account")
+            request.session[SIGNUP_SESSION_KEY] = data["email"]
+            return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@never_cache
+def signup_done(request):
+    return render(
+        request,
+        "accounts/signup_done.html",
+        {"email": request.session.get(SIGNUP_SESSION_KEY, ""), "hours": settings.ACCOUNT_VERIFY_HOURS},
+    )
+
+
+@never_cache
+def verify_email(request, token: str):
+    """Show a button that confirms the address; a GET changes nothing, so link scanners use up no link."""
+    problem = None
+    if request.method == "POST":
+        try:
+            services.user_email_verify(token=token, ip=client_ip(request))
+        except services.VerificationExpired:
+            problem = "expired"
+        except services.VerificationFailed:
+            problem = "invalid"
+        else:
+            messages.success(request, _("Thank you. Your email address is confirmed."))
+            return redirect("accounts:account" if request.user.is_authenticated else "accounts:login")
+    status = {"expired": 410, "invalid": 404}.get(problem, 200)
+    return render(
+        request,
+        "accounts/verify_email.html",
+        {"problem": problem, "hours": settings.ACCOUNT_VERIFY_HOURS},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+@ratelimit(key="user", rate=rate("RATELIMIT_VERIFY_EMAIL_USER"), method="POST", group="verify-email-send")
+def verify_email_send(request):
+    """Send the signed-in account a new link that confirms its address."""
+    if services.user_email_verification_send(user=request.user):
+        messages.success(
+            request,
+            _("We have sent a new link to %(email)s. Open it to confirm your address.")
+            % {"email": request.user.email},
+        )
+    else:
+        messages.info(request, _("Your email address is confirmed already."))
+    return redirect("accounts:account")
 
 
 @login_required

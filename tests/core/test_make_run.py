@@ -61,9 +61,15 @@ def mail_texts(folder: Path) -> list[str]:
     return texts
 
 
+def _verify_links(folder: Path) -> list[str]:
+    """The paths of the confirm-your-address links in the emails written to `folder`."""
+    return [link for text in mail_texts(folder) for link in re.findall(r"/accounts/verify/[^\s\"<>]+", text)]
+
+
 def walk_sign_up_accept_and_withdraw(base: str, log: Path, mail: Path) -> None:
-    """Over HTTP: a visitor signs up, staff publish version 2 in the admin, the member presses Accept on
-    the banner, then withdraws consent signed in; the worker announces version 2 by email."""
+    """Over HTTP: a visitor signs up, confirms the address from the email and logs in, staff publish
+    version 2 in the admin, the member presses Accept on the banner, then withdraws consent signed in; the
+    worker announces version 2 by email."""
     member = Browser(base)
     page = member.get("/accounts/signup/")
     page = member.submit(
@@ -76,6 +82,15 @@ def walk_sign_up_accept_and_withdraw(base: str, log: Path, mail: Path) -> None:
         password2=PASSWORD,
         accept_policy="on",
     )
+    assert page.url.path == "/accounts/signup/done/", page.text[:2000]
+    deadline = time.monotonic() + 90
+    while not (links := _verify_links(mail)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert links, f"the worker did not deliver the confirm-your-address email:\n{log.read_text()[-3000:]}"
+    page = member.get(links[-1])
+    page = member.submit(page, has='class="verify-email"')
+    assert page.url.path == "/accounts/login/", page.text[:2000]
+    page = member.submit(page, has='name="password"', username="aigerim@example.kz", password=PASSWORD)
     assert page.url.path == "/accounts/", page.text[:2000]
 
     login = re.search(r"Demo staff login: (\S+) / (\S+)", log.read_text())

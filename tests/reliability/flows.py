@@ -79,7 +79,12 @@ def sign_up(client: WebClient, tally: Tally, email: str, number: int) -> bool:
         "accept_policy": "on",
     }
     response = _step(tally, "signup", lambda: client.post("/accounts/signup/", data))
-    return response is not None and response.status_code == 302
+    if response is None or response.status_code != 302:
+        return False
+    if response.headers.get("location", "") != "/accounts/signup/done/":
+        return False
+    # Sign-up signs nobody in (it answers a taken address the same way); the new member logs in.
+    return log_in(client, tally, email)
 
 
 def request_password_reset(client: WebClient, tally: Tally, email: str) -> bool:
