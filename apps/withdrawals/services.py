@@ -138,11 +138,13 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester is registered at once; a visitor gets a confirm-your-email link. The same
-    submission token twice (a double click, a form sent again) returns the first request and changes nothing.
+    A signed-in requester whose address is confirmed is registered at once; a visitor, or an account whose
+    address is not confirmed, gets a confirm-your-email link. The same submission token twice (a double
+    click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
+    at_once = requester is not None and requester.email_verified_at is not None
     if scope == WithdrawalRequest.Scope.ALL:
         purposes = []
     else:
@@ -169,10 +171,10 @@ def withdrawal_request_submit(
             existing = _submitted(submission_token)
             if existing is not None:
                 return existing, False
-            if requester is not None:
+            if at_once:
                 _register(withdrawal)
             withdrawal.save()
-            kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
+            kinds = [Kind.SUBMITTED, Kind.VERIFIED] if at_once else [Kind.SUBMITTED]
             TimelineEntry.objects.bulk_create(
                 [
                     TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
@@ -188,7 +190,7 @@ def withdrawal_request_submit(
                     ip=ip,
                 )
             ]
-            if requester is not None:
+            if at_once:
                 events.append(
                     audit_event_build(
                         actor=requester,
@@ -200,7 +202,7 @@ def withdrawal_request_submit(
                 )
             audit_events_record(events)
             outbox_emails_queue(
-                emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
+                emails=emails.registration(withdrawal) if at_once else [emails.confirmation(withdrawal)]
             )
     except IntegrityError:
         # The same form arrived twice at once: the first copy stands, the unique token refused the second.
@@ -228,8 +230,18 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
             return _refresh(withdrawal, locked)
         _register(locked)
         if locked.requester_id is None:
-            # The visitor proved they hold this address; the account with it is theirs.
-            locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
+            # The visitor proved they hold this address. The account with it is theirs only if its holder
+            # proved the same before the request was filed; an account that merely claims the address
+            # (anyone can sign up with any address) never sees the request.
+            locked.requester = (
+                get_user_model()
+                .objects.filter(
+                    email__iexact=locked.email,
+                    email_verified_at__isnull=False,
+                    email_verified_at__lte=locked.created_at,
+                )
+                .first()
+            )
         locked.save()
         _timeline(locked, kind=Kind.VERIFIED, visible=True)
         _audit(locked, action="verify", ip=ip, due_at=locked.due_at.isoformat())

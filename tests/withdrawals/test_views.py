@@ -314,6 +314,28 @@ def test_my_privacy_section_lists_only_the_users_registered_requests(rf):
     assert selectors.my_privacy_section(request) is None
 
 
+def test_signed_in_account_with_an_unverified_address_is_sent_to_check_its_email(client):
+    user = UserFactory(unverified=True, email="claimed@example.kz", language="en")
+    client.force_login(user)
+    form = client.get(reverse("withdrawals:form")).content.decode()
+    assert "We email you a link to confirm your address." in form
+    assert "As you are signed in, your request is registered at once" not in form
+    response = client.post(
+        reverse("withdrawals:form"),
+        {
+            "submission_token": str(uuid.uuid4()),
+            "full_name": "Aigerim Nurlanovna",
+            "scope": "all",
+            "reason": "",
+            "acknowledgement": "on",
+        },
+    )
+    assert response.status_code == 302 and response.url == reverse("withdrawals:sent")
+    withdrawal = WithdrawalRequest.objects.get()
+    assert withdrawal.status == WithdrawalRequest.Status.UNVERIFIED and withdrawal.requester == user
+    assert not OutboxEmail.objects.filter(template="withdrawal_application").exists()
+
+
 def test_my_privacy_section_is_registered_in_settings(settings):
     assert "apps.withdrawals.selectors.my_privacy_section" in settings.MY_PRIVACY_SECTIONS
 
