@@ -36,8 +36,9 @@ def user_signup(
     """Create an unverified account and email it the link that confirms its address; return the account.
 
     When the address (case-insensitive) belongs to an account already, create nothing, email that
-    account's owner instead and return None: the caller answers exactly as for a new account, so sign-up
-    tells nobody which addresses have accounts. The password is hashed either way, so both take as long.
+    account's owner instead and return None: the caller signs nobody in and answers in words that do not say
+    whether the address has an account (the sign-up view says which difference remains). The password is
+    hashed either way, so both take as long.
     Call it inside the transaction of anything else that must exist with the account (the sign-up
     acceptance: acceptances.services.acceptance_signup).
     """

@@ -7,7 +7,6 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.account, name="account"),
     path("signup/", views.signup, name="signup"),
-    path("signup/done/", views.signup_done, name="signup_done"),
     path("verify/", views.verify_email_send, name="verify_email_send"),
     path("verify/<str:token>/", views.verify_email, name="verify_email"),
     path("login/", views.LoginView.as_view(), name="login"),

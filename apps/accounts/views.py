@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -48,20 +49,24 @@ def _set_language_cookie(response, language: str) -> None:
     )
 
 
-SIGNUP_SESSION_KEY = "accounts_signup_email"
-
-
 @ratelimit(key="ip", rate=rate("RATELIMIT_SIGNUP_IP"), method="POST", group="signup-ip")
 def signup(request):
-    """Create an account, or, for an address that has one, tell its owner: both answer the same way and
-    sign nobody in, so the form tells nobody which addresses have accounts."""
+    """Create an account, sign it in (unverified) and email it the link that confirms its address; for an
+    address that has an account, create nothing, sign nobody in and email that account's owner instead.
+
+    The two answers differ in one way we accept: a new address ends signed in on the account page, a taken
+    one on the log-in page. Whoever tries an address can tell the two apart by the session (signed in or
+    not), so sign-up still shows that an address has an account. The wording of the taken answer never says
+    so, nothing the visitor typed reaches the owner, and RATELIMIT_SIGNUP_IP bounds how many addresses one
+    client can try.
+    """
     if request.user.is_authenticated:
         return redirect("accounts:account")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            acceptance_signup(
+            user = acceptance_signup(
                 email=data["email"],
                 password=data["password1"],
                 full_name=data["full_name"],
@@ -78,18 +83,19 @@ def signup(request):
                 _("A new version of the privacy policy was published. Read it and tick the box again."),
             )
         else:
-            request.session[SIGNUP_SESSION_KEY] = data["email"]
-            return redirect("accounts:signup_done")
+            if user is None:
+                messages.info(
+                    request,
+                    _(
+                        "If this address is new to us, check your email: we have sent a message to it. If "
+                        "you have an account with this address already, log in or choose a new password."
+                    ),
+                )
+                return redirect("accounts:login")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your account is ready."))
+            return redirect("accounts:account")
     return render(request, "accounts/signup.html", {"form": form})
-
-
-@never_cache
-def signup_done(request):
-    return render(
-        request,
-        "accounts/signup_done.html",
-        {"email": request.session.get(SIGNUP_SESSION_KEY, ""), "hours": settings.ACCOUNT_VERIFY_HOURS},
-    )
 
 
 @never_cache

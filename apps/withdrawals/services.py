@@ -138,13 +138,14 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester whose address is confirmed is registered at once; a visitor, or an account whose
-    address is not confirmed, gets a confirm-your-email link. The same submission token twice (a double
-    click, a form sent again) returns the first request and changes nothing.
+    A signed-in requester is registered at once, with the account's address; a visitor gets a
+    confirm-your-email link. A request filed signed in records whether the account had confirmed its
+    address (`requester_email_verified`), and the application to the privacy mailbox says so, so staff can
+    ask for the confirmation before acting on a request from an address nobody proved. The same submission
+    token twice (a double click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
-    at_once = requester is not None and requester.email_verified_at is not None
     if scope == WithdrawalRequest.Scope.ALL:
         purposes = []
     else:
@@ -153,6 +154,7 @@ def withdrawal_request_submit(
     withdrawal = WithdrawalRequest(
         submission_token=submission_token,
         requester=requester,
+        requester_email_verified=requester is not None and requester.email_verified_at is not None,
         full_name=" ".join(full_name.split()),
         email=(requester.email if requester else email).strip().lower(),
         phone=phone or "",
@@ -171,10 +173,10 @@ def withdrawal_request_submit(
             existing = _submitted(submission_token)
             if existing is not None:
                 return existing, False
-            if at_once:
+            if requester is not None:
                 _register(withdrawal)
             withdrawal.save()
-            kinds = [Kind.SUBMITTED, Kind.VERIFIED] if at_once else [Kind.SUBMITTED]
+            kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
             TimelineEntry.objects.bulk_create(
                 [
                     TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
@@ -190,19 +192,23 @@ def withdrawal_request_submit(
                     ip=ip,
                 )
             ]
-            if at_once:
+            if requester is not None:
                 events.append(
                     audit_event_build(
                         actor=requester,
                         action="withdrawal.verify",
                         target=withdrawal,
-                        details={"status": withdrawal.status, "due_at": withdrawal.due_at.isoformat()},
+                        details={
+                            "status": withdrawal.status,
+                            "due_at": withdrawal.due_at.isoformat(),
+                            "requester_email_verified": withdrawal.requester_email_verified,
+                        },
                         ip=ip,
                     )
                 )
             audit_events_record(events)
             outbox_emails_queue(
-                emails=emails.registration(withdrawal) if at_once else [emails.confirmation(withdrawal)]
+                emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
             )
     except IntegrityError:
         # The same form arrived twice at once: the first copy stands, the unique token refused the second.
@@ -229,6 +235,7 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         if locked.status != Status.UNVERIFIED:
             return _refresh(withdrawal, locked)
         _register(locked)
+        locked.requester_email_verified = True
         if locked.requester_id is None:
             # The visitor proved they hold this address. The account with it is theirs only if its holder
             # proved the same before the request was filed; an account that merely claims the address

@@ -1,9 +1,9 @@
 """Only confirmed addresses are trusted: an account that merely claims an address (anyone may sign up with
-any address) accepts the policy on record as unconfirmed, files withdrawals that its mailbox must confirm,
-and never sees a request the address's owner filed; sign-up tells nobody which addresses have accounts."""
+any address) accepts the policy on record as unconfirmed, files withdrawals that reach the privacy mailbox
+marked as coming from an unconfirmed address, and never sees a request the address's owner filed; sign-up
+with a taken address creates nothing, signs nobody in and never says the address has an account."""
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from apps.acceptances.models import Acceptance
@@ -46,21 +46,28 @@ def sign_up_page(visitor: Visitor, email: str, *, full_name: str):
     )
 
 
-def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy_in_force):
+def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy_in_force, settings):
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
     squatter, account = sign_up(OWNER, full_name="Not Dana", confirm=False)
     assert "not confirmed" in squatter.get("/accounts/")
     signup_acceptance = Acceptance.objects.get(user=account)
     assert signup_acceptance.email_verified is False
     assert "email address not confirmed" in squatter.get("/privacy/me/")
 
-    # Filed signed in, the request waits for the mailbox, like a visitor's: no application, no receipt.
+    # Filed signed in, the request is registered at once, but the privacy mailbox is told plainly that the
+    # account never confirmed the address; the receipt goes to the account's address, the owner's mailbox.
+    form = squatter.get("/privacy/withdraw/")
+    assert "Your email address is not confirmed yet" in form
     page = file_withdrawal(squatter)
-    assert page.path == "/privacy/withdraw/sent/"
+    assert page.path.startswith("/privacy/withdraw/status/")
     squatters = WithdrawalRequest.objects.get()
-    assert (squatters.status, squatters.requester) == ("unverified", account)
+    assert (squatters.status, squatters.requester) == ("submitted", account)
+    assert squatters.reference in page and squatters.requester_email_verified is False
     sent = deliver_emails()
-    assert emails_to(settings.PRIVACY_MAILBOX, sent) == []
-    the_email(OWNER, sent, subject="Confirm your request")
+    application = the_email(settings.PRIVACY_MAILBOX, sent, subject=squatters.reference)
+    assert "Account address confirmed: no" in application.body
+    assert "Ask them to confirm it from their account page before acting on the request." in application.body
+    the_email(OWNER, sent, subject=squatters.reference)
 
     # The owner files from the address and confirms from the mailbox, with a phone and a private reason.
     owner = Visitor()
@@ -72,19 +79,22 @@ def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy
     button = owner.get(link_in(confirms[-1], "/privacy/withdraw/confirm/"))
     page = owner.submit(button, has="Confirm my request")
     owners = WithdrawalRequest.objects.get(full_name="Dana Owner")
-    assert owners.status == "submitted" and owners.requester is None
+    assert owners.status == "submitted" and owners.requester is None and owners.requester_email_verified
     assert page.path.startswith("/privacy/withdraw/status/")
+    application = the_email(settings.PRIVACY_MAILBOX, deliver_emails(), subject=owners.reference)
+    assert "Email confirmed: yes" in application.body and "Ask them to confirm" not in application.body
 
     mine = squatter.get("/privacy/me/")
+    assert squatters.reference in mine  # the account filed that one itself
     assert owners.reference not in mine and "Private reason." not in mine and "701" not in mine
     assert page.path not in mine.links("/privacy/withdraw/status/")
 
-    # The owner signs up with the address: the same answer as a new address, and the owner is told.
-    stranger = sign_up_page(Visitor(), "new.person@example.kz", full_name="New Person")
+    # The owner signs up with the address: nothing is made, nobody is signed in, the answer never says the
+    # address has an account, and the owner's mailbox is told.
     taken = sign_up_page(owner, OWNER, full_name="Dana Owner")
-    assert taken.path == stranger.path == "/accounts/signup/done/"
-    assert taken.text.replace(OWNER, "X") == stranger.text.replace("new.person@example.kz", "X")
+    assert taken.path == "/accounts/login/" and "If this address is new to us, check your email" in taken
     assert "already exists" not in taken and "Log out" not in taken
+    assert owner.get("/accounts/").path == "/accounts/login/"  # signed in as nobody
     assert get_user_model().objects.filter(email=OWNER).count() == 1
     sent = deliver_emails()
     notice = the_email(OWNER, sent, subject="Someone tried to sign up with your email address")
@@ -94,8 +104,9 @@ def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy
 
 
 def test_a_member_who_confirmed_the_address_withdraws_at_once_and_sees_requests_filed_from_it(
-    policy_in_force,
+    policy_in_force, settings
 ):
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
     member, account = sign_up("aigul@example.kz", full_name="Aigul Seitkali")
     account.refresh_from_db()
     assert account.email_verified_at is not None and "confirmed on" in member.get("/accounts/")
@@ -109,6 +120,9 @@ def test_a_member_who_confirmed_the_address_withdraws_at_once_and_sees_requests_
     assert page.path.startswith("/privacy/withdraw/status/")
     signed_in = WithdrawalRequest.objects.get()
     assert signed_in.status == "submitted" and signed_in.requester == account
+    assert signed_in.requester_email_verified is True
+    application = the_email(settings.PRIVACY_MAILBOX, deliver_emails(), subject=signed_in.reference)
+    assert "Account address confirmed: yes" in application.body and "Ask them" not in application.body
 
     visitor = Visitor()
     file_withdrawal(visitor, full_name="Aigul Seitkali", email="Aigul@Example.kz")
