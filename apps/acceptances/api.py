@@ -177,6 +177,9 @@ class AcceptanceOut(Schema):
     used_at: datetime | None
     text_sha256: str
     language: str
+    email_verified: bool = Field(
+        description="Whether the user had confirmed their email address when the acceptance was recorded."
+    )
 
 
 class ConsentStatusOut(Schema):
@@ -265,6 +268,7 @@ def _acceptance_out(acceptance: Acceptance, number: int) -> dict:
         "used_at": acceptance.used_at,
         "text_sha256": acceptance.text_sha256,
         "language": acceptance.language,
+        "email_verified": acceptance.email_verified,
     }
 
 

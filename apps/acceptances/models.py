@@ -34,6 +34,15 @@ class Acceptance(models.Model):
     user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
     language = models.CharField(_("language of the text"), max_length=8, choices=settings.LANGUAGES)
     text_sha256 = models.CharField(_("SHA-256 of the text shown"), max_length=64, blank=True)
+    email_verified = models.BooleanField(
+        _("email address confirmed"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Whether the user had confirmed their email address when the acceptance was recorded; "
+            "acceptances recorded before addresses were confirmed say no."
+        ),
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     used_at = models.DateTimeField(
         _("use that counted as acceptance"),

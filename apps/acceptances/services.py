@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
@@ -104,6 +104,7 @@ def acceptance_record(
                 "user_agent": _clip(user_agent),
                 "language": text_language,
                 "text_sha256": sha,
+                "email_verified": user.email_verified_at is not None,
             },
         )
         if created:
@@ -151,14 +152,14 @@ def acceptance_signup(
 ):
     """Create an account and, when a policy version was shown and accepted, its sign-up acceptance.
 
-    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. Raises
-    accounts' EmailTaken if the address is in use.
+    Both are one transaction: a refused acceptance (VersionNotCurrent) leaves no account behind. When the
+    address has an account already, accounts' user_signup tells its owner and this returns None.
     """
     with transaction.atomic():
         user = user_signup(
             email=email, password=password, full_name=full_name, phone=phone, language=language, ip=ip
         )
-        if policy_version is not None:
+        if user is not None and policy_version is not None:
             version = PolicyVersion.objects.filter(
                 number=policy_version, status=PolicyVersion.Status.PUBLISHED
             ).first()
@@ -260,6 +261,11 @@ def _text_cases(version: PolicyVersion, column: str) -> tuple[str, list, list]:
     return f"CASE {column} {whens}ELSE %s END", language_params, sha_params
 
 
+def _verified(email_field: str) -> ExpressionWrapper:
+    """True where the user had confirmed their address (`<email_field>_verified_at` is set)."""
+    return ExpressionWrapper(Q(**{f"{email_field}_verified_at__isnull": False}), output_field=BooleanField())
+
+
 def _sweep_statement(
     *, version: PolicyVersion, texts: tuple[str, list, list], lo: int, hi: int, now: datetime
 ) -> tuple[str, list]:
@@ -273,7 +279,7 @@ def _sweep_statement(
     users = users_in_agreement().filter(pk__gt=lo, pk__lte=hi)
     web_sql, web_params = (
         users.filter(last_used_at__gte=deadline, last_used_at__lte=now)
-        .values(uid=F("pk"), lang=F("language"), use_time=F("last_used_at"))
+        .values(uid=F("pk"), lang=F("language"), use_time=F("last_used_at"), verified=_verified("email"))
         .query.sql_with_params()
     )
     report_sql, report_params = (
@@ -287,6 +293,7 @@ def _sweep_statement(
             use_channel=F("channel"),
             source=Substr(Concat(Value("api:"), F("token__name")), 1, 120),
             report_id=F("pk"),
+            verified=_verified("user__email"),
         )
         .query.sql_with_params()
     )
@@ -295,7 +302,7 @@ def _sweep_statement(
     case, language_params, sha_params = texts
     names = (
         "user", "version", "method", "channel", "accepted_at", "recorded_at", "ip", "user_agent", "language",
-        "text_sha256", "used_at", "use_source", "use_report",
+        "text_sha256", "used_at", "use_source", "use_report", "email_verified",
     )  # fmt: skip
     columns = ", ".join(qn(Acceptance._meta.get_field(name).column) for name in names)
     # Identifiers come from model metadata and every value is a parameter. The WHERE before ON CONFLICT
@@ -303,15 +310,16 @@ def _sweep_statement(
     sql = f"""
         INSERT INTO {table} ({columns})
         SELECT e.uid, %s, %s, e.use_channel, e.use_time, %s, NULL, '', {case}, {case}, e.use_time, e.source,
-               e.report_id
+               e.report_id, e.verified
         FROM (
             SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.uid ORDER BY c.use_time, c.from_web) AS use_rank
             FROM (
                 SELECT w.uid, w.lang, w.use_time, %s AS use_channel, %s AS source,
-                       CAST(NULL AS bigint) AS report_id, 1 AS from_web
+                       CAST(NULL AS bigint) AS report_id, 1 AS from_web, w.verified
                 FROM ({web_sql}) w
                 UNION ALL
-                SELECT r.uid, r.lang, r.use_time, r.use_channel, r.source, r.report_id, 0 AS from_web
+                SELECT r.uid, r.lang, r.use_time, r.use_channel, r.source, r.report_id, 0 AS from_web,
+                       r.verified
                 FROM ({report_sql}) r
             ) c
         ) e

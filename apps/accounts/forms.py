@@ -7,8 +7,13 @@ from django.contrib.auth.forms import (
     PasswordResetForm,
     UserChangeForm,
 )
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 from django.utils.html import format_html
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
@@ -16,6 +21,9 @@ from phonenumber_field.formfields import PhoneNumberField
 from apps.acceptances.selectors import policy_current
 from apps.core.validators import validate_email_domain, validate_visible_text
 from apps.notifications.services import outbox_email_queue
+
+# The password hash of the stand-in account: the reset token mixes the hash in, as for a real account.
+STAND_IN_PASSWORD = make_password(None)
 
 
 def full_name_clean(value: str) -> str:
@@ -78,10 +86,8 @@ class SignupForm(forms.Form):
         return number
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email already exists."), code="duplicate")
-        return email
+        # A taken address is not an error here: sign-up answers as for a new one and tells its owner.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean_full_name(self):
         return full_name_clean(self.cleaned_data["full_name"])
@@ -129,7 +135,30 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Send the reset link through the outbox, in the account's language."""
+    """Send the reset link through the outbox, in the account's language.
+
+    An address without an account costs the same work: a token for a stand-in account and the same outbox
+    write, rolled back. So how long the answer takes tells nobody whether the address has an account.
+    """
+
+    def save(self, *, token_generator=default_token_generator, **kwargs):
+        email = self.cleaned_data["email"]
+        users = list(self.get_users(email))
+        with transaction.atomic():
+            for user in users or [_stand_in_user(email)]:
+                self.send_mail(
+                    None,
+                    None,
+                    {
+                        "user": user,
+                        "uid": urlsafe_base64_encode(force_bytes(user.pk or 0)),
+                        "token": token_generator.make_token(user),
+                    },
+                    None,
+                    user.email,
+                )
+            if not users:
+                transaction.set_rollback(True)
 
     email = forms.EmailField(
         label=_("Email"),
@@ -159,6 +188,13 @@ class OutboxPasswordResetForm(PasswordResetForm):
             dedup_key=f"password-reset:{user.pk}:{context['token']}",
             user=user,
         )
+
+
+def _stand_in_user(email: str):
+    """An unsaved account shaped like a real one, for the work done when the address has no account."""
+    return get_user_model()(
+        pk=0, email=email, full_name="", language=settings.LANGUAGE_CODE, password=STAND_IN_PASSWORD
+    )
 
 
 class OneTimeCodeForm(forms.Form):

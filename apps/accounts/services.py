@@ -11,12 +11,17 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
+from apps.notifications.services import outbox_emails_queue
 
-from . import selectors
+from . import emails, selectors, tokens
 
 
-class EmailTaken(Exception):
-    """An account with this email exists already."""
+class VerificationFailed(Exception):
+    """A confirm-your-address link that cannot be used: altered, used already, or for no account."""
+
+
+class VerificationExpired(VerificationFailed):
+    """The confirm-your-address link is older than ACCOUNT_VERIFY_HOURS."""
 
 
 def user_signup(
@@ -28,22 +33,68 @@ def user_signup(
     language: str,
     ip: str | None = None,
 ):
-    """Create an account; raise EmailTaken if the address (case-insensitive) is in use.
+    """Create an unverified account and email it the link that confirms its address; return the account.
 
+    When the address (case-insensitive) belongs to an account already, create nothing, email that
+    account's owner instead and return None: the caller signs nobody in and answers in words that do not say
+    whether the address has an account (the sign-up view says which difference remains). The password is
+    hashed either way, so both take as long.
     Call it inside the transaction of anything else that must exist with the account (the sign-up
     acceptance: acceptances.services.acceptance_signup).
     """
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
+    user = User(email=email, full_name=full_name.strip(), phone=phone or "", language=language)
+    user.set_password(password)
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is None:
+        try:
+            with transaction.atomic():
+                # The database refuses a taken address (unique, case-insensitive), also in a race.
+                user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+                user.save()
+                audit_event_record(actor=user, action="account.signup", target=user, ip=ip)
+                outbox_emails_queue(emails=[emails.email_verification(user)])
+            return user
+        except IntegrityError:
+            owner = User.objects.filter(email__iexact=email).first()
+            if owner is None:
+                raise
+    with transaction.atomic():
+        audit_event_record(action="account.signup_attempt", target=owner, ip=ip)
+        outbox_emails_queue(emails=[emails.signup_attempt(owner)])
+    return None
+
+
+def user_email_verification_send(*, user) -> bool:
+    """Email the account a new link that confirms its address; False when the address is confirmed."""
+    if user.email_verified_at is not None:
+        return False
+    outbox_emails_queue(emails=[emails.email_verification(user)])
+    return True
+
+
+def user_email_verify(*, token: str, ip: str | None = None):
+    """Confirm the account's address from the emailed link and return the account; the link then stops
+    working. Raise VerificationExpired or VerificationFailed."""
     try:
-        with transaction.atomic():
-            user = User(email=email, full_name=full_name.strip(), phone=phone or "", language=language)
-            user.set_password(password)
-            user.full_clean(exclude=["password"])
-            user.save()
-            audit_event_record(actor=user, action="account.signup", target=user, ip=ip)
-    except IntegrityError as exc:
-        raise EmailTaken(email) from exc
+        user_id, state = tokens.email_verify_token_read(token)
+    except tokens.LinkExpired as exc:
+        raise VerificationExpired from exc
+    except tokens.LinkInvalid as exc:
+        raise VerificationFailed from exc
+    User = get_user_model()
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update()
+            .filter(pk=user_id, is_active=True, erased_at__isnull=True)
+            .first()
+        )
+        if user is None or not tokens.email_verify_state_matches(state, user):
+            raise VerificationFailed
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+        audit_event_record(actor=user, action="account.email_verified", target=user, ip=ip)
     return user
 
 
@@ -122,6 +173,7 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
             stamp = timezone.now()
             User.objects.filter(pk__in=user_ids).update(
                 email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
+                email_verified_at=None,
                 full_name="",
                 phone="",
                 password=make_password(None),

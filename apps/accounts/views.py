@@ -14,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 from django_otp import devices_for_user, match_token
@@ -50,12 +51,20 @@ def _set_language_cookie(response, language: str) -> None:
 
 @ratelimit(key="ip", rate=rate("RATELIMIT_SIGNUP_IP"), method="POST", group="signup-ip")
 def signup(request):
+    """Create an account, sign it in (unverified) and email it the link that confirms its address; for an
+    address that has an account, create nothing, sign nobody in and email that account's owner instead.
+
+    The two answers differ in one way we accept: a new address ends signed in on the account page, a taken
+    one on the log-in page. Whoever tries an address can tell the two apart by the session (signed in or
+    not), so sign-up still shows that an address has an account. The wording of the taken answer never says
+    so, nothing the visitor typed reaches the owner, and RATELIMIT_SIGNUP_IP bounds how many addresses one
+    client can try.
+    """
     if request.user.is_authenticated:
         return redirect("accounts:account")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ip = client_ip(request)
         try:
             user = acceptance_signup(
                 email=data["email"],
@@ -63,23 +72,69 @@ def signup(request):
                 full_name=data["full_name"],
                 phone=data["phone"],
                 language=data["language"],
-                ip=ip,
+                ip=client_ip(request),
                 policy_version=data["policy_version"] if form.policy is not None else None,
                 policy_language=get_language(),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
-        except services.EmailTaken:
-            form.add_error("email", _("An account with this email already exists."))
         except VersionNotCurrent:
             form.add_error(
                 "accept_policy",
                 _("A new version of the privacy policy was published. Read it and tick the box again."),
             )
         else:
+            if user is None:
+                messages.info(
+                    request,
+                    _(
+                        "If this address is new to us, check your email: we have sent a message to it. If "
+                        "you have an account with this address already, log in or choose a new password."
+                    ),
+                )
+                return redirect("accounts:login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("accounts:account")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@never_cache
+def verify_email(request, token: str):
+    """Show a button that confirms the address; a GET changes nothing, so link scanners use up no link."""
+    problem = None
+    if request.method == "POST":
+        try:
+            services.user_email_verify(token=token, ip=client_ip(request))
+        except services.VerificationExpired:
+            problem = "expired"
+        except services.VerificationFailed:
+            problem = "invalid"
+        else:
+            messages.success(request, _("Thank you. Your email address is confirmed."))
+            return redirect("accounts:account" if request.user.is_authenticated else "accounts:login")
+    status = {"expired": 410, "invalid": 404}.get(problem, 200)
+    return render(
+        request,
+        "accounts/verify_email.html",
+        {"problem": problem, "hours": settings.ACCOUNT_VERIFY_HOURS},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+@ratelimit(key="user", rate=rate("RATELIMIT_VERIFY_EMAIL_USER"), method="POST", group="verify-email-send")
+def verify_email_send(request):
+    """Send the signed-in account a new link that confirms its address."""
+    if services.user_email_verification_send(user=request.user):
+        messages.success(
+            request,
+            _("We have sent a new link to %(email)s. Open it to confirm your address.")
+            % {"email": request.user.email},
+        )
+    else:
+        messages.info(request, _("Your email address is confirmed already."))
+    return redirect("accounts:account")
 
 
 @login_required

@@ -50,6 +50,7 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
             "account_email": withdrawal.requester.email if withdrawal.requester_id else "",
             "account_id": withdrawal.requester_id or "",
+            "requester_email_verified": withdrawal.requester_email_verified,
             "ip": withdrawal.ip or "",
             "user_agent": withdrawal.user_agent,
         }

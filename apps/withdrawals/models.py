@@ -57,6 +57,17 @@ class WithdrawalRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="withdrawal_requests",
     )
+    requester_email_verified = models.BooleanField(
+        _("requester's address confirmed"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Whether the address was shown to be the requester's when the request was registered: a visitor "
+            "confirms it from the emailed link; a request filed signed in is registered at once and says "
+            "whether the account had confirmed its address. If not, ask the requester to confirm it before "
+            "acting on the request."
+        ),
+    )
     full_name = models.CharField(_("full name"), max_length=200)
     email = models.EmailField(_("email"), max_length=254)
     phone = PhoneNumberField(_("phone number"), blank=True)

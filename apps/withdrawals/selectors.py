@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, F, Q, QuerySet
+from django.db.models import Aggregate, Count, DurationField, Exists, F, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -112,9 +112,18 @@ def withdrawal_request_emails(withdrawal: WithdrawalRequest) -> QuerySet[OutboxE
 
 
 def withdrawal_requests_of_user(user) -> QuerySet[WithdrawalRequest]:
-    """Return the registered requests a signed-in user made."""
+    """Return the registered requests the user filed signed in, or filed from the account's address after
+    confirming it; never a request the account was linked to without either (as confirmation once linked
+    a visitor's request to any account with the same address)."""
+    filed_signed_in = Exists(
+        TimelineEntry.objects.filter(request=OuterRef("pk"), kind=TimelineEntry.Kind.SUBMITTED, actor=user)
+    )
+    theirs = Q(filed_signed_in)
+    if user.email_verified_at is not None:
+        theirs |= Q(created_at__gte=user.email_verified_at)
     return (
         WithdrawalRequest.objects.filter(requester=user)
+        .filter(theirs)
         .exclude(status=WithdrawalRequest.Status.UNVERIFIED)
         .order_by("-verified_at", "-id")
     )

@@ -139,8 +139,11 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester is registered at once; a visitor gets a confirm-your-email link. The same
-    submission token twice (a double click, a form sent again) returns the first request and changes nothing.
+    A signed-in requester is registered at once, with the account's address; a visitor gets a
+    confirm-your-email link. A request filed signed in records whether the account had confirmed its
+    address (`requester_email_verified`), and the application to the privacy mailbox says so, so staff can
+    ask for the confirmation before acting on a request from an address nobody proved. The same submission
+    token twice (a double click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
@@ -152,6 +155,7 @@ def withdrawal_request_submit(
     withdrawal = WithdrawalRequest(
         submission_token=submission_token,
         requester=requester,
+        requester_email_verified=requester is not None and requester.email_verified_at is not None,
         full_name=" ".join(full_name.split()),
         email=(requester.email if requester else email).strip().lower(),
         phone=phone or "",
@@ -195,7 +199,11 @@ def withdrawal_request_submit(
                         actor=requester,
                         action="withdrawal.verify",
                         target=withdrawal,
-                        details={"status": withdrawal.status, "due_at": withdrawal.due_at.isoformat()},
+                        details={
+                            "status": withdrawal.status,
+                            "due_at": withdrawal.due_at.isoformat(),
+                            "requester_email_verified": withdrawal.requester_email_verified,
+                        },
                         ip=ip,
                     )
                 )
@@ -228,9 +236,20 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         if locked.status != Status.UNVERIFIED:
             return _refresh(withdrawal, locked)
         _register(locked)
+        locked.requester_email_verified = True
         if locked.requester_id is None:
-            # The visitor proved they hold this address; the account with it is theirs.
-            locked.requester = get_user_model().objects.filter(email__iexact=locked.email).first()
+            # The visitor proved they hold this address. The account with it is theirs only if its holder
+            # proved the same before the request was filed; an account that merely claims the address
+            # (anyone can sign up with any address) never sees the request.
+            locked.requester = (
+                get_user_model()
+                .objects.filter(
+                    email__iexact=locked.email,
+                    email_verified_at__isnull=False,
+                    email_verified_at__lte=locked.created_at,
+                )
+                .first()
+            )
         locked.save()
         _timeline(locked, kind=Kind.VERIFIED, visible=True)
         _audit(locked, action="verify", ip=ip, due_at=locked.due_at.isoformat())

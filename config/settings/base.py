@@ -212,6 +212,10 @@ IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 # Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
 POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
+# Sign-up emails a link that confirms the address; it works once, for this many hours. Sending it again from
+# the account page is limited per account ("<count>/<s|m|h|d>").
+ACCOUNT_VERIFY_HOURS = env.int("ACCOUNT_VERIFY_HOURS", default=48)
+RATELIMIT_VERIFY_EMAIL_USER = env("RATELIMIT_VERIFY_EMAIL_USER", default="3/h")
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

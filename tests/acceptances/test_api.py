@@ -117,12 +117,21 @@ def test_api_acceptance_is_recorded_once(api, user, version):
     response = api.post("/acceptances", _acceptance_body(user, version))
     assert response.status_code == 201
     assert response.json()["created"] is True and response.json()["acceptance"]["method"] == "api"
+    assert response.json()["acceptance"]["email_verified"] is True
     again = api.post("/acceptances", _acceptance_body(user, version, ip="192.0.2.99"))
     assert again.status_code == 200 and again.json()["created"] is False
     acceptance = Acceptance.objects.get()
     assert acceptance.channel == "app" and acceptance.ip == "192.0.2.4"
     assert acceptance.user_agent == "AliloApp/3.1 Android"
     assert acceptance.text_sha256 == version.texts.get(language="ru").body_sha256
+
+
+def test_api_acceptance_of_an_account_with_an_unconfirmed_address_says_so(api, version):
+    user = UserFactory(unverified=True)
+    response = api.post("/acceptances", _acceptance_body(user, version))
+    assert response.status_code == 201 and response.json()["acceptance"]["email_verified"] is False
+    status = api.get("/consent-status", user_id=user.pk).json()
+    assert status["acceptance"]["email_verified"] is False
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,14 @@ def test_explicit_accept_records_evidence_and_one_audit_event(user, version):
     assert AuditEvent.objects.filter(action="acceptance.record", target_id=str(acceptance.pk)).count() == 1
 
 
+@pytest.mark.parametrize("verified", [True, False])
+def test_acceptance_records_whether_the_address_was_confirmed(version, verified):
+    user = UserFactory(unverified=not verified)
+    acceptance, _created = _accept(user, version)
+    assert acceptance.email_verified is verified
+    assert Acceptance.objects.get().email_verified is verified
+
+
 def test_second_accept_of_same_version_records_nothing(user, version):
     first, _ = _accept(user, version)
     second, created = _accept(user, version, ip="10.9.9.9")
@@ -194,6 +202,21 @@ def test_sweep_skips_withdrawn_ended_erased_inactive_and_already_accepted_users(
     assert services.implicit_acceptance_sweep(now=now)["created"] == 0
     assert Acceptance.objects.count() == 2
     assert AuditEvent.objects.filter(action="acceptance.implicit_sweep").count() == 1
+
+
+def test_sweep_records_whether_each_address_was_confirmed():
+    version = publish(published_at=_published_at(12, 0))
+    used = version.implicit_acceptance_at + timedelta(hours=1)
+    confirmed = UserFactory(last_used_at=used)
+    unconfirmed = UserFactory(last_used_at=used, unverified=True)
+    token, _raw = services.service_token_create(name="shop")
+    reported = UserFactory(last_used_at=None, unverified=True)
+    services.use_reports_record(
+        token=token, uses=[services.UseInput(user_id=reported.pk, used_at=used, channel="app")]
+    )
+    assert services.implicit_acceptance_sweep(now=used + timedelta(hours=1))["created"] == 3
+    recorded = dict(Acceptance.objects.values_list("user_id", "email_verified"))
+    assert recorded == {confirmed.pk: True, unconfirmed.pk: False, reported.pk: False}
 
 
 def test_sweep_uses_the_earliest_reported_use_after_the_deadline_as_evidence():

@@ -199,9 +199,21 @@ def test_my_privacy_lists_history_with_evidence(client, user, version):
         .get(reverse("acceptances:my_privacy"), HTTP_ACCEPT_LANGUAGE="en")
         .content.decode()
     )
-    assert "Accept button" in body and "10.0.0.7" in body
+    assert "Accept button" in body and "10.0.0.7" in body and "email address confirmed" in body
     assert reverse("acceptances:receipt", args=[acceptance.pk]) in body
     assert f"Version {version.number}" in body and "Accepted on" in body
+
+
+def test_acceptance_of_an_unconfirmed_address_says_so_in_my_privacy_and_the_receipt(client, version):
+    user = UserFactory(unverified=True, language="en")
+    acceptance, _ = services.acceptance_record_explicit(
+        user=user, version=version, language="en", ip="10.0.0.7", user_agent="UA"
+    )
+    client.force_login(user)
+    mine = client.get(reverse("acceptances:my_privacy")).content.decode()
+    assert "email address not confirmed" in mine
+    receipt = client.get(reverse("acceptances:receipt", args=[acceptance.pk])).content.decode()
+    assert "not confirmed by the user" in receipt
 
 
 def test_my_privacy_shows_pending_version_with_accept_link(client, user, version):
@@ -245,6 +257,7 @@ def test_receipt_shows_operator_hash_time_method_only_to_owner(client, user, ver
     body = _signed_in(client, user).get(url).content.decode()
     assert settings.ORGANISATION_NAME in body.replace("&laquo;", "«").replace("&raquo;", "»")
     assert acceptance.text_sha256 in body and "Accept button" in body
+    assert "confirmed by the user" in body and "not confirmed by the user" not in body
     assert timezone.localtime(acceptance.accepted_at).isoformat()[:19] in body
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.urls import reverse
 
 from apps.notifications.models import OutboxEmail
@@ -71,6 +72,61 @@ def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.kz"})
     assert response.status_code == 302
     assert not OutboxEmail.objects.exists()
+
+
+def _reset_work(client, email: str, monkeypatch) -> tuple[list[str], dict[str, int], int]:
+    """Ask for a reset of `email`; return the table statements run, the calls made, the emails left."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.notifications import services as outbox
+
+    calls = {"make_token": 0, "outbox_emails_queue": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        default_token_generator, "make_token", counted("make_token", default_token_generator.make_token)
+    )
+    monkeypatch.setattr(
+        outbox, "outbox_emails_queue", counted("outbox_emails_queue", outbox.outbox_emails_queue)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("accounts:password_reset"), {"email": email})
+    assert response.status_code == 302 and response.url == reverse("accounts:password_reset_done")
+    monkeypatch.undo()
+    statements = [
+        re.sub(r"\s+", " ", query["sql"]).split(" WHERE ")[0].split(" VALUES ")[0]
+        for query in queries.captured_queries
+        if re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE)\b", query["sql"])
+    ]
+    return statements, calls, OutboxEmail.objects.count()
+
+
+def test_password_reset_does_the_same_work_whether_or_not_the_address_has_an_account(client, monkeypatch):
+    UserFactory(email="a@example.kz")
+    known, known_calls, known_emails = _reset_work(client, "a@example.kz", monkeypatch)
+    cache.clear()  # the per-email and per-address counters
+    unknown, unknown_calls, unknown_emails = _reset_work(client, "nobody@example.kz", monkeypatch)
+
+    assert known_emails == 1 and unknown_emails == 1  # nothing queued for the unknown address
+    assert known_calls == unknown_calls == {"make_token": 1, "outbox_emails_queue": 1}
+    assert unknown == known  # the same statements on the same tables (their WHERE and VALUES cut off)
+    assert any(statement.startswith("INSERT INTO") for statement in unknown)
+
+
+def test_password_reset_for_an_unknown_address_schedules_no_delivery(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("accounts:password_reset"), {"email": "nobody@example.kz"})
+    assert callbacks == [] and not OutboxEmail.objects.exists()
 
 
 def test_password_change_requires_old_password(client):

@@ -1,8 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.notifications.models import OutboxEmail
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,16 +19,76 @@ GOOD = {
 }
 
 
-def test_signup_creates_account_with_e164_phone_and_logs_in(client):
-    response = client.post(reverse("accounts:signup"), GOOD)
-    assert response.status_code == 302
+def test_signup_creates_an_unverified_account_signs_it_in_and_emails_the_confirm_link(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("accounts:signup"), GOOD)
+    assert response.status_code == 302 and response.url == reverse("accounts:account")
     user = get_user_model().objects.get()
     assert user.email == "aigul@example.kz"
     assert str(user.phone) == "+77012345678"
     assert user.language == "ru"
     assert user.agreement_status == "active"
-    assert client.get(reverse("accounts:account")).status_code == 200
+    assert user.email_verified_at is None
+    assert client.session["_auth_user_id"] == str(user.pk)
     assert AuditEvent.objects.filter(action="account.signup", target_id=str(user.pk)).exists()
+    email = OutboxEmail.objects.get()
+    assert (email.template, email.to, email.language) == ("account_verify_email", user.email, "ru")
+    assert (email.topic, email.object_id, email.user) == ("account", user.pk, user)
+    assert email.context["verify_path"].startswith("/accounts/verify/")
+    assert "full_name" not in email.context  # the greeting never carries a name typed by a stranger
+
+
+def test_signup_lands_on_the_account_page_which_says_the_link_was_sent_and_sends_it_again(client):
+    response = client.post(
+        reverse("accounts:signup"), {**GOOD, "language": "en"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.redirect_chain == [(reverse("accounts:account"), 302)]
+    page = response.content.decode()
+    assert "Welcome! Your account is ready." in page
+    assert "We have sent an email to aigul@example.kz. Open the link in it to confirm your address." in page
+    assert reverse("accounts:verify_email_send") in page and "Send the link again" in page
+
+
+def test_signup_with_a_taken_address_makes_nothing_signs_nobody_in_and_never_says_it_exists(client):
+    UserFactory(email="aigul@example.kz")
+    response = client.post(
+        reverse("accounts:signup"),
+        {**GOOD, "email": "AIGUL@example.kz"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.redirect_chain == [(reverse("accounts:login"), 302)]
+    assert "_auth_user_id" not in client.session
+    page = response.content.decode()
+    assert "If this address is new to us, check your email" in page
+    assert "already exists" not in page and "aigul@example.kz" not in page.lower()
+    assert get_user_model().objects.filter(email="aigul@example.kz").count() == 1
+
+
+def test_signup_with_a_taken_address_emails_its_owner_in_their_language_once_a_day(client):
+    owner = UserFactory(email="aigul@example.kz", language="ru")
+    for _attempt in range(3):
+        client.post(reverse("accounts:signup"), {**GOOD, "email": "Aigul@Example.kz", "language": "en"})
+    email = OutboxEmail.objects.get()
+    assert (email.template, email.to, email.language) == ("account_signup_attempt", owner.email, "ru")
+    assert (email.topic, email.object_id) == ("account", owner.pk)
+    assert get_user_model().objects.get() == owner and owner.acceptances.count() == 0
+    attempts = AuditEvent.objects.filter(action="account.signup_attempt", target_id=str(owner.pk))
+    assert attempts.count() == 3 and not AuditEvent.objects.filter(action="account.signup").exists()
+
+
+def test_signup_with_a_taken_address_hashes_the_password_as_a_new_one_does(client, monkeypatch):
+    from django.contrib.auth import base_user
+
+    UserFactory(email="aigul@example.kz")
+    hashed = []
+    real = base_user.make_password
+    monkeypatch.setattr(base_user, "make_password", lambda raw: hashed.append(raw) or real(raw))
+    client.post(reverse("accounts:signup"), GOOD)
+    Client().post(reverse("accounts:signup"), {**GOOD, "email": "new@example.kz"})
+    assert hashed == [GOOD["password1"], GOOD["password1"]]
 
 
 @pytest.mark.parametrize(
@@ -48,14 +110,6 @@ def test_signup_with_bad_input_shows_error_and_creates_nothing(client, change, f
     assert any(message in error for error in errors), errors
     assert not get_user_model().objects.exists()
     assert not AuditEvent.objects.exists()
-
-
-def test_signup_with_taken_email_in_other_case_is_refused(client):
-    UserFactory(email="aigul@example.kz")
-    response = client.post(reverse("accounts:signup"), GOOD)
-    assert response.status_code == 200
-    assert "email" in response.context["form"].errors
-    assert get_user_model().objects.count() == 1
 
 
 def test_signup_error_messages_are_translated(client):
@@ -102,6 +156,7 @@ def test_signup_records_signup_acceptance_in_the_same_transaction(client, publis
     acceptance = Acceptance.objects.get(user=user)
     assert acceptance.version == published and acceptance.method == "signup" and acceptance.channel == "web"
     assert acceptance.ip == "10.5.5.5" and acceptance.user_agent == "Safari" and acceptance.text_sha256
+    assert acceptance.email_verified is False  # the evidence says the address was not confirmed yet
 
 
 def test_signup_without_ticking_the_box_creates_nothing(client, published):

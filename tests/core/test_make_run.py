@@ -61,9 +61,15 @@ def mail_texts(folder: Path) -> list[str]:
     return texts
 
 
+def _verify_links(folder: Path) -> list[str]:
+    """The paths of the confirm-your-address links in the emails written to `folder`."""
+    return [link for text in mail_texts(folder) for link in re.findall(r"/accounts/verify/[^\s\"<>]+", text)]
+
+
 def walk_sign_up_accept_and_withdraw(base: str, log: Path, mail: Path) -> None:
-    """Over HTTP: a visitor signs up, staff publish version 2 in the admin, the member presses Accept on
-    the banner, then withdraws consent signed in; the worker announces version 2 by email."""
+    """Over HTTP: a visitor signs up (and is signed in), confirms the address from the email, staff publish
+    version 2 in the admin, the member presses Accept on the banner, then withdraws consent signed in; the
+    worker announces version 2 by email."""
     member = Browser(base)
     page = member.get("/accounts/signup/")
     page = member.submit(
@@ -77,6 +83,14 @@ def walk_sign_up_accept_and_withdraw(base: str, log: Path, mail: Path) -> None:
         accept_policy="on",
     )
     assert page.url.path == "/accounts/", page.text[:2000]
+    assert 'class="card email-unverified"' in page.text  # the link was sent; a button sends it again
+    deadline = time.monotonic() + 90
+    while not (links := _verify_links(mail)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert links, f"the worker did not deliver the confirm-your-address email:\n{log.read_text()[-3000:]}"
+    page = member.get(links[-1])
+    page = member.submit(page, has='class="verify-email"')
+    assert page.url.path == "/accounts/" and "Your email address is confirmed." in page.text, page.text[:2000]
 
     login = re.search(r"Demo staff login: (\S+) / (\S+)", log.read_text())
     assert login, log.read_text()[-2000:]

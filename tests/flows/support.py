@@ -244,9 +244,11 @@ def link_in(message, path_prefix: str) -> str:
 # --- Set-ups through the real services -------------------------------------------------------------
 
 
-def sign_up(email: str, *, full_name: str, language: str = "en") -> tuple[Visitor, object]:
-    """A visitor signs up on the form, accepting the version in force; return the signed-in visitor and
-    the account."""
+def sign_up(
+    email: str, *, full_name: str, language: str = "en", confirm: bool = True
+) -> tuple[Visitor, object]:
+    """A visitor signs up on the form, accepting the version in force, and is signed in; unless `confirm` is
+    false, they then confirm the address from the email. Return the signed-in visitor and the account."""
     visitor = Visitor(language=language)
     page = visitor.get("/accounts/signup/")
     page = visitor.submit(
@@ -260,7 +262,19 @@ def sign_up(email: str, *, full_name: str, language: str = "en") -> tuple[Visito
         accept_policy="on",
     )
     assert page.path == "/accounts/", f"sign-up of {email} ended on {page.path}:\n{page.text[:1500]}"
+    if confirm:
+        page = confirm_address(visitor, email)
+        assert page.path == "/accounts/", f"confirming {email} ended on {page.path}:\n{page.text[:1500]}"
     return visitor, get_user_model().objects.get(email=email.lower())
+
+
+def confirm_address(visitor: Visitor, email: str) -> Page:
+    """Open the newest confirm-your-address link sent to `email` and press its button."""
+    deliver_emails()
+    sent = [message for message in emails_to(email.lower()) if "/accounts/verify/" in message.body]
+    assert sent, f"no confirm-your-address email to {email}"
+    page = visitor.get(link_in(sent[-1], "/accounts/verify/"))
+    return visitor.submit(page, has='class="verify-email"')
 
 
 def publish_version(number: int, *, summary: str, actor=None):

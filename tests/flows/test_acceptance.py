@@ -36,6 +36,7 @@ def test_visitor_signs_up_accepting_the_version_in_force_and_prints_the_receipt(
     )
 
     assert page.path == "/accounts/" and "Welcome! Your account is ready." in page
+    assert "not confirmed" in page and "We have sent an email to aigerim@example.kz." in page
     user = get_user_model().objects.get()
     assert (user.email, user.full_name, user.language) == ("aigerim@example.kz", "Aigerim Nurlanova", "en")
     acceptance = Acceptance.objects.get()
@@ -54,6 +55,7 @@ def test_visitor_signs_up_accepting_the_version_in_force_and_prints_the_receipt(
 
     mine = visitor.get("/privacy/me/")
     assert "Accepted on" in mine and "At sign-up" in mine
+    assert "email address not confirmed" in mine  # the account had not confirmed its address yet
     assert mine.links("/privacy/me/receipt/") == [f"/privacy/me/receipt/{acceptance.pk}/"]
     receipt = visitor.get(f"/privacy/me/receipt/{acceptance.pk}/")
     for fact in (
@@ -61,6 +63,7 @@ def test_visitor_signs_up_accepting_the_version_in_force_and_prints_the_receipt(
         settings.ORGANISATION_NAME,
         "Aigerim Nurlanova <aigerim@example.kz>",
         "At sign-up",
+        "not confirmed by the user",
         kazakh.body_sha256,
         "127.0.0.1",
         f"{settings.SITE_URL}/privacy_policy/v/1/",

@@ -126,6 +126,7 @@ def test_use_after_the_deadline_becomes_an_implicit_acceptance_with_the_use_as_e
         assert (acceptance.user, acceptance.method, acceptance.channel) == (carol_user, "implicit", "web")
         assert acceptance.used_at == acceptance.accepted_at == carol_user.last_used_at
         assert acceptance.use_source == "web" and acceptance.use_report is None
+        assert acceptance.email_verified is True  # members from log_in_member confirmed their address
         english = version.texts.get(language="en")
         assert (acceptance.language, acceptance.text_sha256) == ("en", english.body_sha256)
         assert AuditEvent.objects.filter(

@@ -28,7 +28,7 @@ def policy_in_force(transactional_db):
 
 
 def users_create(count: int, *, prefix: str, language: str = "kk") -> list:
-    """Create `count` active users who can log in with PASSWORD; return them."""
+    """Create `count` active users who can log in with PASSWORD and confirmed their address; return them."""
     User = get_user_model()
     password = make_password(PASSWORD)
     joined = timezone.now() - timedelta(days=30)
@@ -40,6 +40,7 @@ def users_create(count: int, *, prefix: str, language: str = "kk") -> list:
                 language=language,
                 password=password,
                 date_joined=joined,
+                email_verified_at=joined,
             )
             for i in range(count)
         ],

@@ -79,7 +79,12 @@ def sign_up(client: WebClient, tally: Tally, email: str, number: int) -> bool:
         "accept_policy": "on",
     }
     response = _step(tally, "signup", lambda: client.post("/accounts/signup/", data))
-    return response is not None and response.status_code == 302
+    # A new address is signed in and sent to the account page; a taken one to the log-in page.
+    return (
+        response is not None
+        and response.status_code == 302
+        and response.headers.get("location") == "/accounts/"
+    )
 
 
 def request_password_reset(client: WebClient, tally: Tally, email: str) -> bool:

@@ -34,9 +34,10 @@ version = PolicyVersionFactory(published=True, published_at=timezone.now() - tim
 PolicyVersion.objects.filter(pk=version.pk).update(announced_at=timezone.now())
 User = get_user_model()
 password = make_password({flows.PASSWORD!r})
+joined = timezone.now() - timedelta(days=30)
 User.objects.bulk_create(
     [User(email=f"pg-member-{{i}}@example.kz", full_name=f"Member {{i}}", language="kk", password=password,
-          date_joined=timezone.now() - timedelta(days=30)) for i in range({MEMBERS})]
+          date_joined=joined, email_verified_at=joined) for i in range({MEMBERS})]
 )
 print(version.number)
 """

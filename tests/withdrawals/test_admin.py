@@ -95,6 +95,21 @@ def test_every_view_of_a_request_is_audited_and_shows_its_emails(client, staff):
     assert views.count() == 2
 
 
+def test_change_page_says_whether_the_requesters_address_was_confirmed(client, staff):
+    unconfirmed = submit(requester=UserFactory(unverified=True, email="claimed@example.kz"))
+    confirmed = submit(requester=UserFactory(email="member@example.kz"))
+    visitor = verified(email="visitor@example.kz")
+    pages = {
+        withdrawal.pk: client.get(change_url(withdrawal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for withdrawal in (unconfirmed, confirmed, visitor)
+    }
+    warning = "Ask them to confirm it from their account page before acting on the request."
+    assert "Account address confirmed: <strong>no</strong>" in pages[unconfirmed.pk]
+    assert warning in pages[unconfirmed.pk]
+    assert "Account address confirmed: yes" in pages[confirmed.pk] and warning not in pages[confirmed.pk]
+    assert "Email confirmed: yes" in pages[visitor.pk] and warning not in pages[visitor.pk]
+
+
 def test_workflow_buttons_run_the_services(client, staff):
     ThirdPartyFactory()
     withdrawal = verified()

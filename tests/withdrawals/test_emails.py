@@ -1,5 +1,6 @@
 """What each email says, to whom, in which language."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,31 @@ def test_privacy_mailbox_gets_the_written_application_with_every_detail(settings
     html = html_of(message)
     assert "Too many messages &amp; offers" in html and admin_url in html
     assert len(row.context["purposes"]) == 2
+
+
+WARNING = "The requester filed this signed in to an account whose email address is not confirmed"
+
+
+@pytest.mark.parametrize(
+    ("filed_by", "line", "warned"),
+    [
+        ("unverified account", "Account address confirmed: no", True),
+        ("verified account", "Account address confirmed: yes", False),
+        ("visitor", "Email confirmed: yes", False),
+    ],
+)
+def test_application_says_plainly_whether_the_address_was_confirmed(settings, filed_by, line, warned):
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
+    if filed_by == "visitor":
+        verified(email="visitor@example.kz")
+    else:
+        user = UserFactory(email="member@example.kz", unverified=filed_by == "unverified account")
+        submit(requester=user)
+    _row, message = deliver("withdrawal_application")
+    assert line in message.body
+    assert (WARNING in message.body) is warned and (WARNING in html_of(message)) is warned
+    label, value = line.split(": ")
+    assert re.search(rf"{label}</td><td>(<strong>)?{value}(</strong>)?</td>", html_of(message))
 
 
 def test_confirm_email_has_the_link_and_its_lifetime():

@@ -81,14 +81,78 @@ def test_signed_in_requester_is_verified_at_once_with_account_email():
     withdrawal = submit(requester=user, email="someone-else@example.kz")
     assert withdrawal.status == Status.SUBMITTED
     assert withdrawal.email == "member@example.kz"
-    assert withdrawal.requester == user
+    assert withdrawal.requester == user and withdrawal.requester_email_verified is True
     assert not OutboxEmail.objects.filter(template="withdrawal_confirm").exists()
 
 
-def test_confirmed_visitor_request_is_linked_to_the_account_with_that_email():
+def test_confirmed_visitor_request_is_linked_to_the_account_that_confirmed_that_email_before():
     user = UserFactory(email="member@example.kz")
     withdrawal = verified(email="MEMBER@example.kz")
     assert withdrawal.requester == user
+
+
+# --- Only verified addresses are trusted ----------------------------------------------------------
+
+
+def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_marked_unconfirmed():
+    user = UserFactory(unverified=True, email="claimed@example.kz", language="ru")
+    withdrawal = submit(requester=user, email="ignored@example.kz", language="ru")
+    assert withdrawal.status == Status.SUBMITTED and withdrawal.reference
+    assert withdrawal.requester == user and withdrawal.email == "claimed@example.kz"
+    assert withdrawal.requester_email_verified is False
+    assert kinds(withdrawal) == ["submitted", "verified"]
+    assert actions(withdrawal) == ["withdrawal.submit", "withdrawal.verify"]
+    verify = AuditEvent.objects.get(action="withdrawal.verify", target_id=str(withdrawal.pk))
+    assert verify.details["requester_email_verified"] is False
+    # The application tells the privacy mailbox; the receipt goes to the account's address.
+    application = OutboxEmail.objects.get(template="withdrawal_application")
+    assert application.context["requester_email_verified"] is False
+    assert application.reply_to == "claimed@example.kz"
+    receipt = OutboxEmail.objects.get(template="withdrawal_received")
+    assert (receipt.to, receipt.language) == ("claimed@example.kz", "ru")
+    assert not OutboxEmail.objects.filter(template="withdrawal_confirm").exists()
+
+
+def test_a_confirmed_visitor_request_is_marked_confirmed():
+    withdrawal = submit(email="visitor@example.kz")
+    assert withdrawal.requester_email_verified is False  # not yet
+    registered = services.withdrawal_request_confirm(token=confirm_token_make(withdrawal.public_id))
+    registered.refresh_from_db()
+    assert registered.requester_email_verified is True
+    application = OutboxEmail.objects.get(template="withdrawal_application")
+    assert application.context["requester_email_verified"] is True
+
+
+def test_confirmed_visitor_request_is_not_linked_to_an_account_that_never_verified_the_address():
+    squatter = UserFactory(unverified=True, email="owner@example.kz")
+    withdrawal = verified(email="owner@example.kz")
+    assert withdrawal.status == Status.SUBMITTED and withdrawal.requester is None
+    assert not selectors.withdrawal_requests_of_user(squatter).exists()
+
+
+def test_confirmed_visitor_request_is_not_linked_to_an_account_verified_after_it_was_filed():
+    user = UserFactory(unverified=True, email="late@example.kz")
+    with time_machine.travel(datetime(2026, 11, 2, 10, 0, tzinfo=ALMATY), tick=False):
+        withdrawal = submit(email="late@example.kz")
+    user.email_verified_at = datetime(2026, 11, 2, 11, 0, tzinfo=ALMATY)
+    user.save(update_fields=["email_verified_at"])
+    with time_machine.travel(datetime(2026, 11, 2, 12, 0, tzinfo=ALMATY), tick=False):
+        registered = services.withdrawal_request_confirm(token=confirm_token_make(withdrawal.public_id))
+    assert registered.status == Status.SUBMITTED and registered.requester is None
+
+
+def test_my_privacy_never_lists_a_request_the_account_did_not_file_or_verify():
+    user = UserFactory(unverified=True, email="claimed@example.kz")
+    filed = submit(requester=user)  # filed signed in: the account's own request
+    linked_before = verified(email="claimed@example.kz")
+    # A request linked to the account by confirmation alone, as confirming once did for any account.
+    WithdrawalRequest.objects.filter(pk=linked_before.pk).update(requester=user)
+    assert list(selectors.withdrawal_requests_of_user(user)) == [filed]
+
+    # Once the address is confirmed, requests filed from it afterwards are the account's too.
+    user.email_verified_at = linked_before.created_at
+    user.save(update_fields=["email_verified_at"])
+    assert set(selectors.withdrawal_requests_of_user(user)) == {filed, linked_before}
 
 
 def test_same_submission_token_creates_one_request():

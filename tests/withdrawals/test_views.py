@@ -314,6 +314,38 @@ def test_my_privacy_section_lists_only_the_users_registered_requests(rf):
     assert selectors.my_privacy_section(request) is None
 
 
+def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_told_staff_may_ask(client):
+    user = UserFactory(unverified=True, email="claimed@example.kz", language="en")
+    client.force_login(user)
+    form = client.get(reverse("withdrawals:form"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "As you are signed in, your request is registered at once" in form
+    assert "Your email address is not confirmed yet, so we may ask you to confirm it" in form
+    assert "We email you a link to confirm your address." not in form
+    response = client.post(
+        reverse("withdrawals:form"),
+        {
+            "submission_token": str(uuid.uuid4()),
+            "full_name": "Aigerim Nurlanovna",
+            "scope": "all",
+            "reason": "",
+            "acknowledgement": "on",
+        },
+        follow=True,
+    )
+    withdrawal = WithdrawalRequest.objects.get()
+    assert withdrawal.status == WithdrawalRequest.Status.SUBMITTED and withdrawal.requester == user
+    assert withdrawal.requester_email_verified is False
+    assert withdrawal.reference in response.content.decode()  # the answer page shows it at once
+    assert OutboxEmail.objects.filter(template="withdrawal_application").exists()
+
+
+def test_signed_in_account_with_a_confirmed_address_is_not_told_staff_may_ask(client):
+    client.force_login(UserFactory(language="en"))
+    form = client.get(reverse("withdrawals:form"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "As you are signed in, your request is registered at once" in form
+    assert "Your email address is not confirmed yet" not in form
+
+
 def test_my_privacy_section_is_registered_in_settings(settings):
     assert "apps.withdrawals.selectors.my_privacy_section" in settings.MY_PRIVACY_SECTIONS
 
