@@ -93,7 +93,7 @@ def test_a_link_for_an_address_the_account_no_longer_has_confirms_nothing():
 
 def test_account_page_shows_an_unconfirmed_address_and_sends_the_link_again(client, settings):
     settings.RATELIMIT_VERIFY_EMAIL_USER = "2/d"
-    user = UserFactory(unverified=True, language="ru")
+    user = UserFactory(unverified=True, language="en")
     client.force_login(user)
     page = client.get(reverse("accounts:account"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "not confirmed" in page and reverse("accounts:verify_email_send") in page
@@ -106,12 +106,12 @@ def test_account_page_shows_an_unconfirmed_address_and_sends_the_link_again(clie
     sent = OutboxEmail.objects.filter(template="account_verify_email")
     assert sent.count() == 2
     assert {(email.to, email.language, email.topic, email.object_id) for email in sent} == {
-        (user.email, "ru", "account", user.pk)
+        (user.email, "en", "account", user.pk)
     }
 
 
 def test_account_page_of_a_confirmed_address_shows_when_and_sends_nothing(client):
-    user = UserFactory()
+    user = UserFactory(language="en")
     client.force_login(user)
     page = client.get(reverse("accounts:account"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "confirmed on" in page and reverse("accounts:verify_email_send") not in page
