@@ -69,6 +69,7 @@ def bare_withdraw(request):
         withdrawal = WithdrawalRequest.objects.create(
             submission_token=data["submission_token"],
             requester=user,
+            requester_email_verified=user.email_verified_at is not None,
             full_name=" ".join(data["full_name"].split()),
             email=user.email.strip().lower(),
             phone=data["phone"] or "",
@@ -109,7 +110,11 @@ def bare_withdraw(request):
                 AuditEvent(
                     actor=user,
                     action="withdrawal.verify",
-                    details={"status": withdrawal.status, "due_at": withdrawal.due_at.isoformat()},
+                    details={
+                        "status": withdrawal.status,
+                        "due_at": withdrawal.due_at.isoformat(),
+                        "requester_email_verified": withdrawal.requester_email_verified,
+                    },
                     ip=ip,
                     **target,
                 ),

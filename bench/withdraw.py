@@ -50,7 +50,10 @@ def _rows_written(withdrawal) -> dict:
     from apps.notifications.models import OutboxEmail
 
     requester, pk = withdrawal.requester_id, withdrawal.pk
-    fields = ("status", "full_name", "phone", "scope", "purposes", "reason", "acknowledgement", "language")
+    fields = (
+        "status", "full_name", "phone", "scope", "purposes", "reason", "acknowledgement", "language",
+        "requester_email_verified",
+    )  # fmt: skip
     request = {name: getattr(withdrawal, name) for name in (*fields, "ip", "user_agent")}
     request["registered"] = bool(withdrawal.reference and withdrawal.verified_at and withdrawal.due_at)
     request["email_is_account's"] = withdrawal.email == withdrawal.requester.email

@@ -20,13 +20,16 @@ logger = logging.getLogger(__name__)
 ERASED_EMAIL = "erased@erased.invalid"
 
 
-def outbox_email_queue(**fields: Any) -> OutboxEmail | None:
-    """Write one email (the fields of outbox_email_build) to the outbox and deliver it after commit.
+def outbox_email_queue(*, email: OutboxEmail | None = None, **fields: Any) -> OutboxEmail | None:
+    """Write one email (built by outbox_email_build, or its fields) to the outbox and deliver it after commit.
 
-    Returns the new row, or None when a row with this dedup_key exists already.
+    Returns the new row, or None when a row with its dedup_key exists already (a daily digest written
+    twice, a link asked for again).
     """
-    written = outbox_emails_queue(emails=[outbox_email_build(**fields)])
-    return written[0] if written else None
+    email = email or outbox_email_build(**fields)
+    if OutboxEmail.objects.filter(dedup_key=email.dedup_key).exists():
+        return None
+    return outbox_emails_queue(emails=[email])[0]
 
 
 def outbox_email_build(
@@ -56,18 +59,17 @@ def outbox_email_build(
 
 
 def outbox_emails_queue(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
-    """Write these rows to the outbox and deliver them after commit, in one task; return the rows written.
+    """Write these rows to the outbox, in one statement, and deliver them after commit, in one task.
 
-    A row whose dedup_key exists already is skipped, so a retried change sends nothing twice.
+    A row whose dedup_key exists already is kept as it is (its key is written over with itself), so a
+    retried change sends nothing twice: delivery claims only rows still pending. Returns the rows, each
+    with its id.
     """
-    keys = [email.dedup_key for email in emails]
-    # No savepoint of its own: a duplicate key written at the same moment fails the caller's whole change.
-    with transaction.atomic(savepoint=False):
-        existing = set(OutboxEmail.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
-        written = [email for email in emails if email.dedup_key not in existing]
-        OutboxEmail.objects.bulk_create(written)
-    outbox_schedule_delivery(email_ids=[email.pk for email in written])
-    return written
+    OutboxEmail.objects.bulk_create(
+        emails, update_conflicts=True, unique_fields=["dedup_key"], update_fields=["dedup_key"]
+    )
+    outbox_schedule_delivery(email_ids=[email.pk for email in emails])
+    return emails
 
 
 def outbox_fanout(

@@ -17,7 +17,11 @@ from apps.accounts.roles import SUPPORT
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
 from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
 from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_emails_queue, outbox_personal_data_erase
+from apps.notifications.services import (
+    outbox_email_queue,
+    outbox_emails_queue,
+    outbox_personal_data_erase,
+)
 
 from . import emails, selectors, tokens, working_days
 from .emails import TOPIC
@@ -171,9 +175,6 @@ def withdrawal_request_submit(
     _scope_check(withdrawal)
     try:
         with transaction.atomic():
-            existing = _submitted(submission_token)
-            if existing is not None:
-                return existing, False
             if requester is not None:
                 _register(withdrawal)
             withdrawal.save()
@@ -212,7 +213,8 @@ def withdrawal_request_submit(
                 emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
             )
     except IntegrityError:
-        # The same form arrived twice at once: the first copy stands, the unique token refused the second.
+        # The same form arrived twice (sent again, or a double click): the first copy stands, the unique
+        # token refused the second, and its transaction left nothing behind.
         existing = _submitted(submission_token)
         if existing is None:
             raise
@@ -516,8 +518,7 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
         overdue=[row(item) for item in overdue],
         due_soon=[row(item) for item in due_soon],
     )
-    written = outbox_emails_queue(emails=[digest])
-    return written[0] if written else None
+    return outbox_email_queue(email=digest)
 
 
 # --- Support access --------------------------------------------------------------------------------

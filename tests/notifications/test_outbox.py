@@ -156,3 +156,28 @@ def test_provider_message_id_is_stored_whatever_its_type():
     services.outbox_emails_deliver(email_ids=[email.pk])
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT and email.provider_message_id
+
+
+def test_a_batch_written_again_keeps_the_rows_there_and_sends_each_once():
+    def batch():
+        return [
+            services.outbox_email_build(
+                to=f"{name}@example.kz",
+                template="password_reset",
+                context={"full_name": name, "reset_path": f"/accounts/reset/{name}/y/"},
+                language="en",
+                dedup_key=f"batch:{name}",
+            )
+            for name in ("aigul", "bolat")
+        ]
+
+    first = services.outbox_emails_queue(emails=batch())
+    services.outbox_emails_deliver(email_ids=[email.pk for email in first])
+    again = batch()
+    again[0].context = {"full_name": "changed", "reset_path": "/changed/"}
+    second = services.outbox_emails_queue(emails=again)
+    assert [email.pk for email in second] == [email.pk for email in first]
+    assert OutboxEmail.objects.count() == 2
+    assert OutboxEmail.objects.get(dedup_key="batch:aigul").context["full_name"] == "aigul"
+    services.outbox_emails_deliver(email_ids=[email.pk for email in second])
+    assert len(mail.outbox) == 2
