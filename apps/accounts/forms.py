@@ -133,6 +133,10 @@ class EmailAuthenticationForm(AuthenticationForm):
         "inactive": _("This account is not active."),
     }
 
+    def clean_username(self) -> str:
+        # Addresses are stored in lower case, so the one typed is matched whatever its case.
+        return self.cleaned_data["username"].strip().lower()
+
 
 class OutboxPasswordResetForm(PasswordResetForm):
     """Send the reset link through the outbox, in the account's language.

@@ -31,6 +31,15 @@ def test_login_then_logout(client):
     assert client.get(reverse("accounts:account")).status_code == 302
 
 
+def test_login_matches_the_email_whatever_its_case(client):
+    UserFactory(email="officer@example.kz")
+    response = client.post(
+        reverse("accounts:login"), {"username": " Officer@Example.KZ ", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("accounts:account")).status_code == 200
+
+
 def test_login_redirect_to_another_site_is_ignored(client):
     UserFactory(email="a@example.kz")
     response = client.post(
