@@ -12,7 +12,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
-from apps.accounts.selectors import user_id_bounds, users_in_agreement
+from apps.accounts.selectors import user_id_ranges, users_in_agreement
 from apps.accounts.services import user_last_use_record, user_last_uses_raise, user_signup
 from apps.audit.services import audit_event_record
 from apps.notifications.services import outbox_fanout
@@ -363,10 +363,9 @@ def implicit_acceptance_sweep(*, now: datetime | None = None, chunk_size: int | 
         return {"status": "before-deadline", "version": version.number, "created": 0}
     chunk_size = chunk_size or settings.IMPLICIT_SWEEP_CHUNK_SIZE
     texts = _text_cases(version, "e.lang")
-    low, high = user_id_bounds()
     created = 0
-    for lo in range(low, high, chunk_size):
-        sql, params = _sweep_statement(version=version, texts=texts, lo=lo, hi=lo + chunk_size, now=now)
+    for lo, hi in user_id_ranges(size=chunk_size):
+        sql, params = _sweep_statement(version=version, texts=texts, lo=lo, hi=hi, now=now)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             created += max(cursor.rowcount, 0)
@@ -408,9 +407,7 @@ def policy_reminder_queue(*, version: PolicyVersion, chunk_ids: int = REMINDER_C
     contexts = policy_email_contexts(version=version)
     pending = users_pending_acceptance(version_id=version.pk)
     written = 0
-    lo, last_id = user_id_bounds()
-    while lo < last_id:
-        hi = lo + chunk_ids
+    for lo, hi in user_id_ranges(size=chunk_ids):
         with transaction.atomic():
             ids = outbox_fanout(
                 recipients=pending.filter(pk__gt=lo, pk__lte=hi),
@@ -421,7 +418,6 @@ def policy_reminder_queue(*, version: PolicyVersion, chunk_ids: int = REMINDER_C
                 contexts=contexts,
             )
         written += len(ids)
-        lo = hi
     if written:
         audit_event_record(action="policy.remind", target=version, details={"emails": written})
     return written

@@ -1,5 +1,6 @@
 """Reads of accounts: who is in the user agreement, and whose data is due for erasure."""
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.conf import settings
@@ -22,10 +23,19 @@ def users_in_agreement() -> QuerySet:
     )
 
 
-def user_id_bounds() -> tuple[int, int]:
-    """Return (lowest id - 1, highest id) of all users: the bounds of a walk over them by ranges of ids."""
+def user_id_ranges(*, size: int, after: int = 0) -> Iterator[tuple[int, int]]:
+    """Yield (lo, hi) ranges of `size` ids covering every user id above `after` (lo < id <= hi).
+
+    Set-based jobs over all users (the sweep, the announcement, the reminders) take one range per statement
+    and transaction, so a crash loses at most the range in flight.
+    """
     bounds = get_user_model().objects.aggregate(low=Min("pk"), high=Max("pk"))
-    return (bounds["low"] or 1) - 1, bounds["high"] or 0
+    if bounds["high"] is None:
+        return
+    lo = max(after, bounds["low"] - 1)
+    while lo < bounds["high"]:
+        yield lo, lo + size
+        lo += size
 
 
 def retention_cutoff(*, now: datetime | None = None, years: int | None = None) -> datetime:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.selectors import user_id_bounds, users_in_agreement
+from apps.accounts.selectors import user_id_ranges, users_in_agreement
 from apps.audit.services import audit_event_record
 from apps.notifications.services import outbox_fanout
 
@@ -277,10 +277,7 @@ def policy_announcement_fanout(
     contexts = policy_email_contexts(version=version)
     recipients = users_in_agreement().filter(date_joined__lt=version.published_at)
     written = 0
-    first_id, last_id = user_id_bounds()
-    lo = max(version.announcement_cursor, first_id)
-    while lo < last_id:
-        hi = lo + chunk_ids
+    for lo, hi in user_id_ranges(size=chunk_ids, after=version.announcement_cursor):
         with transaction.atomic():
             ids = outbox_fanout(
                 recipients=recipients.filter(pk__gt=lo, pk__lte=hi),
@@ -297,7 +294,6 @@ def policy_announcement_fanout(
                 updated_at=timezone.now(),
             )
         written += len(ids)
-        lo = hi
     PolicyVersion.objects.filter(pk=version.pk, announced_at__isnull=True).update(
         announced_at=timezone.now(), updated_at=timezone.now()
     )
