@@ -218,29 +218,25 @@ class OneTimeCodeForm(forms.Form):
 # --- staff (admin) --------------------------------------------------------------------------------
 
 
-class UserCreationAdminForm(AdminUserCreationForm):
+class _StaffUserFormMixin:
+    """The address and name rules of the public forms, for the user admin's forms too."""
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        validate_email_domain(email)
+        return email
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])
+
+
+class UserCreationAdminForm(_StaffUserFormMixin, AdminUserCreationForm):
     class Meta:
         model = get_user_model()
         fields = ("email", "full_name", "language")
 
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        validate_email_domain(email)
-        return email
 
-    def clean_full_name(self):
-        return full_name_clean(self.cleaned_data["full_name"])
-
-
-class UserChangeAdminForm(UserChangeForm):
+class UserChangeAdminForm(_StaffUserFormMixin, UserChangeForm):
     class Meta:
         model = get_user_model()
         fields = "__all__"
-
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        validate_email_domain(email)
-        return email
-
-    def clean_full_name(self):
-        return full_name_clean(self.cleaned_data["full_name"])
