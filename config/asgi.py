@@ -1,10 +1,8 @@
 import os
 
-import django
+from django.core.asgi import get_asgi_application
 
-from apps.core.handlers import PortalASGIHandler
+from apps.core.handlers import asgi_guard
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-# As django.core.asgi.get_asgi_application(), with the portal's handler.
-django.setup(set_prefix=False)
-application = PortalASGIHandler()
+application = asgi_guard(get_asgi_application())

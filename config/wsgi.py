@@ -1,10 +1,8 @@
 import os
 
-import django
+from django.core.wsgi import get_wsgi_application
 
-from apps.core.handlers import PortalWSGIHandler
+from apps.core.handlers import wsgi_guard
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-# As django.core.wsgi.get_wsgi_application(), with the portal's handler.
-django.setup(set_prefix=False)
-application = PortalWSGIHandler()
+application = wsgi_guard(get_wsgi_application())

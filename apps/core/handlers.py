@@ -1,39 +1,50 @@
-"""The portal's WSGI and ASGI handlers: Django's, with requests that are never decoded in another charset."""
+"""The portal's WSGI and ASGI applications: Django's, behind a guard for the declared charset.
 
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest
-from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+Django decodes the query string in the charset a request declares while it builds the request, before any
+middleware or error page: `?a=1` with `Content-Type: text/plain; charset=rot13` raised there and the
+server answered a bare 500. The guard takes a charset other than UTF-8 out of the Content-Type header and
+notes it in FOREIGN_CHARSET, so Django reads the request as UTF-8 and RequireUtf8Middleware answers 400
+with the portal's own page.
+"""
+
 from django.utils.http import parse_header_parameters
 
 from .http import charset_is_utf8
 
-
-class Utf8RequestMixin:
-    """Keep a declared charset in `content_params`, but decode the request only in UTF-8.
-
-    Django sets `encoding` to whatever codec Python knows, and setting it decodes the query string at once:
-    `?a=1` with `Content-Type: text/plain; charset=rot13` raises while the request is built, before any
-    middleware or error page, and the server answers a bare 500. Left at the default here, such a request
-    reaches RequireUtf8Middleware, which answers 400.
-    """
-
-    def _set_content_type_params(self, meta):
-        self.content_type, self.content_params = parse_header_parameters(meta.get("CONTENT_TYPE", ""))
-        charset = self.content_params.get("charset")
-        if charset is not None and charset_is_utf8(charset):
-            self.encoding = charset  # as Django does
+FOREIGN_CHARSET = "portal.foreign_charset"
 
 
-class PortalWSGIRequest(Utf8RequestMixin, WSGIRequest):
-    pass
+def _without_foreign_charset(content_type: str) -> tuple[str, str | None]:
+    """Return the Content-Type without a charset other than UTF-8, and that charset (None when none)."""
+    media_type, params = parse_header_parameters(content_type)
+    charset = params.get("charset")
+    if charset is None or charset_is_utf8(charset):
+        return content_type, None
+    kept = "".join(f"; {name}={value}" for name, value in params.items() if name != "charset")
+    return media_type + kept, charset
 
 
-class PortalASGIRequest(Utf8RequestMixin, ASGIRequest):
-    pass
+def wsgi_guard(application):
+    def guarded(environ, start_response):
+        content_type, foreign = _without_foreign_charset(environ.get("CONTENT_TYPE", ""))
+        if foreign is not None:
+            environ = {**environ, "CONTENT_TYPE": content_type, FOREIGN_CHARSET: foreign}
+        return application(environ, start_response)
+
+    return guarded
 
 
-class PortalWSGIHandler(WSGIHandler):
-    request_class = PortalWSGIRequest
+def asgi_guard(application):
+    async def guarded(scope, receive, send):
+        if scope.get("type") == "http":
+            headers, foreign = [], None
+            for name, value in scope.get("headers", []):
+                if name.lower() == b"content-type":
+                    text, foreign = _without_foreign_charset(value.decode("latin-1"))
+                    value = text.encode("latin-1")
+                headers.append((name, value))
+            if foreign is not None:
+                scope = {**scope, "headers": headers, FOREIGN_CHARSET: foreign}
+        return await application(scope, receive, send)
 
-
-class PortalASGIHandler(ASGIHandler):
-    request_class = PortalASGIRequest
+    return guarded
