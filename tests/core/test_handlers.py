@@ -1,6 +1,6 @@
 """The WSGI and ASGI guard takes a foreign charset out of Content-Type and notes it for the middleware."""
 
-import asyncio
+from asgiref.sync import async_to_sync
 
 from apps.core.handlers import FOREIGN_CHARSET, asgi_guard, wsgi_guard
 
@@ -32,6 +32,6 @@ def test_asgi_guard_rewrites_the_header_and_notes_the_charset():
         seen.update(scope)
 
     scope = {"type": "http", "headers": [(b"content-type", b"text/plain; charset=utf-16"), (b"x-a", b"1")]}
-    asyncio.run(asgi_guard(app)(scope, None, None))
+    async_to_sync(asgi_guard(app))(scope, None, None)  # in a thread of its own if a loop runs here
     assert seen["headers"] == [(b"content-type", b"text/plain"), (b"x-a", b"1")]
     assert seen[FOREIGN_CHARSET] == "utf-16"
