@@ -11,15 +11,11 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from apps.core.signing import LinkExpired, LinkInvalid, signed_value_read
+
+__all__ = ["LinkExpired", "LinkInvalid"]
+
 SALT = "accounts.verify_email"
-
-
-class LinkInvalid(Exception):
-    """The link was altered, used already, or belongs to something else."""
-
-
-class LinkExpired(LinkInvalid):
-    """The link was genuine but is too old."""
 
 
 def _state(user) -> str:
@@ -34,13 +30,7 @@ def email_verify_token_make(user) -> str:
 
 def email_verify_token_read(token: str) -> tuple[int, str]:
     """Return (account id, state digest) of a confirm link; raise LinkExpired or LinkInvalid."""
-    signer = signing.TimestampSigner(salt=SALT)
-    try:
-        value = signer.unsign(token, max_age=timedelta(hours=settings.ACCOUNT_VERIFY_HOURS))
-    except signing.SignatureExpired as exc:
-        raise LinkExpired from exc
-    except signing.BadSignature as exc:
-        raise LinkInvalid from exc
+    value = signed_value_read(token, salt=SALT, max_age=timedelta(hours=settings.ACCOUNT_VERIFY_HOURS))
     user_id, _sep, state = value.partition(".")
     if not user_id.isdigit():
         raise LinkInvalid

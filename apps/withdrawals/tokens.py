@@ -9,16 +9,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 
+from apps.core.signing import LinkExpired, LinkInvalid, signed_value_read
+
+__all__ = ["LinkExpired", "LinkInvalid"]
+
 CONFIRM_SALT = "withdrawals.confirm"
 STATUS_SALT = "withdrawals.status"
-
-
-class LinkInvalid(Exception):
-    """The link was altered, or belongs to something else."""
-
-
-class LinkExpired(LinkInvalid):
-    """The link was genuine but is too old."""
 
 
 def confirm_token_make(public_id: uuid.UUID) -> str:
@@ -27,14 +23,8 @@ def confirm_token_make(public_id: uuid.UUID) -> str:
 
 def confirm_token_read(token: str) -> uuid.UUID:
     """Return the public id in a confirm link; raise LinkExpired or LinkInvalid."""
-    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
-    try:
-        value = signer.unsign(token, max_age=timedelta(hours=settings.WITHDRAWAL_CONFIRM_HOURS))
-    except signing.SignatureExpired as exc:
-        raise LinkExpired from exc
-    except signing.BadSignature as exc:
-        raise LinkInvalid from exc
-    return _uuid(value)
+    max_age = timedelta(hours=settings.WITHDRAWAL_CONFIRM_HOURS)
+    return _uuid(signed_value_read(token, salt=CONFIRM_SALT, max_age=max_age))
 
 
 def status_token_make(public_id: uuid.UUID) -> str:
@@ -43,11 +33,7 @@ def status_token_make(public_id: uuid.UUID) -> str:
 
 def status_token_read(token: str) -> uuid.UUID:
     """Return the public id in a status link; raise LinkInvalid."""
-    try:
-        value = signing.Signer(salt=STATUS_SALT).unsign(token)
-    except signing.BadSignature as exc:
-        raise LinkInvalid from exc
-    return _uuid(value)
+    return _uuid(signed_value_read(token, salt=STATUS_SALT))
 
 
 def _uuid(value: str) -> uuid.UUID:
