@@ -19,12 +19,13 @@ def client_ip(request) -> str | None:
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if len(hops) >= proxies and _is_ip(hops[-proxies]):
+        if len(hops) >= proxies and is_ip_address(hops[-proxies]):
             return str(ipaddress.ip_address(hops[-proxies]))
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _is_ip(value: str) -> bool:
+def is_ip_address(value: str) -> bool:
+    """Whether `value` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(value)
     except ValueError:

@@ -36,15 +36,19 @@ def redact(text: str) -> str:
     return PHONE.sub(_phone, text)
 
 
+def record_message(record: logging.LogRecord) -> str:
+    """Return the record's message with its arguments, or its template alone when they do not fit it."""
+    try:
+        return record.getMessage()
+    except Exception:  # a malformed record
+        return str(record.msg)
+
+
 class RedactPersonalDataFilter(logging.Filter):
     """Rewrite each record's message (with its arguments) and traceback without personal data."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: keep the template only
-            message = str(record.msg)
-        record.msg = redact(message)
+        record.msg = redact(record_message(record))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -8,6 +8,8 @@ from django.apps import apps
 from django.conf import settings
 from django.urls import resolve
 
+from .log_filters import record_message
+
 REDACTED = "[redacted]"
 # Keyword arguments of URL patterns that carry a secret: the links emailed for a withdrawal's status and
 # confirmation, for a password reset (whose uidb64 also names the account) and for an email confirmation.
@@ -64,10 +66,7 @@ class RedactUrlSecretsFilter(logging.Filter):
     """Rewrite the URL paths in each record's message without tokens or query values."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: keep the template only
-            message = str(record.msg)
+        message = record_message(record)
         redacted = PATH_IN_TEXT.sub(lambda match: redact_url(match.group(0)), message)
         if redacted != message:
             record.msg, record.args = redacted, None

@@ -6,11 +6,12 @@ and a control character breaks the line it is printed on. Email addresses must n
 IP literal (`user@[127.0.0.1]`) points the portal's mail at a machine instead of a mailbox.
 """
 
-import ipaddress
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from .http import is_ip_address
 
 # The joiners belong to the spelling of some scripts and to emoji; every other invisible character is refused.
 ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
@@ -63,15 +64,7 @@ def validate_formatted_text(value: str) -> None:
 def validate_email_domain(value: str) -> None:
     """Refuse an email address whose domain is an IP address (`user@[127.0.0.1]`, `user@[IPv6:::1]`)."""
     domain = (value or "").rpartition("@")[2].strip().rstrip(".")
-    if domain.startswith("[") or _is_ip_address(domain):
+    if domain.startswith("[") or is_ip_address(domain):
         raise ValidationError(
             _("Enter an email address at a domain name, not at an IP address."), code="ip_literal"
         )
-
-
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
