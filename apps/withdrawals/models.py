@@ -125,7 +125,8 @@ class WithdrawalRequest(models.Model):
                 ),
             ),
             models.CheckConstraint(
-                condition=models.Q(status="unverified", reference__isnull=True, verified_at__isnull=True)
+                # A request filed from an account gets its reference before it is confirmed, to be quoted.
+                condition=models.Q(status="unverified", verified_at__isnull=True)
                 | (
                     ~models.Q(status="unverified")
                     & models.Q(reference__isnull=False, verified_at__isnull=False, due_at__isnull=False)

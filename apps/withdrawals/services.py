@@ -101,7 +101,8 @@ def _reference_take(*, year: int) -> str:
 def _register(withdrawal: WithdrawalRequest) -> None:
     """Give the request its reference and due date: it is registered from now. Call it in a transaction."""
     now = timezone.now()
-    withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
+    if not withdrawal.reference:
+        withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
     withdrawal.verified_at = now
     withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
     withdrawal.status = Status.SUBMITTED
@@ -143,11 +144,11 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester is registered at once, with the account's address; a visitor gets a
-    confirm-your-email link. A request filed signed in records whether the account had confirmed its
-    address (`requester_email_verified`), and the application to the privacy mailbox says so, so staff can
-    ask for the confirmation before acting on a request from an address nobody proved. The same submission
-    token twice (a double click, a form sent again) returns the first request and changes nothing.
+    A request filed from an account whose address is confirmed is registered at once, with that address.
+    Any other request waits for the confirm-your-email link, as a visitor's does: nothing goes to the
+    privacy mailbox, and no receipt to the address, until its holder proves it. An account that has not
+    confirmed its address still gets its reference at once, so it can quote it. The same submission token
+    twice (a double click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
@@ -156,10 +157,11 @@ def withdrawal_request_submit(
     else:
         chosen = set(purposes)
         purposes = [value for value in Purpose.values if value in chosen]
+    registered_now = requester is not None and requester.email_verified_at is not None
     withdrawal = WithdrawalRequest(
         submission_token=submission_token,
         requester=requester,
-        requester_email_verified=requester is not None and requester.email_verified_at is not None,
+        requester_email_verified=registered_now,
         full_name=" ".join(full_name.split()),
         email=(requester.email if requester else email).strip().lower(),
         phone=phone or "",
@@ -175,10 +177,12 @@ def withdrawal_request_submit(
     _scope_check(withdrawal)
     try:
         with transaction.atomic():
-            if requester is not None:
+            if registered_now:
                 _register(withdrawal)
+            elif requester is not None:
+                withdrawal.reference = _reference_take(year=working_days.local_date(timezone.now()).year)
             withdrawal.save()
-            kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
+            kinds = [Kind.SUBMITTED, Kind.VERIFIED] if registered_now else [Kind.SUBMITTED]
             TimelineEntry.objects.bulk_create(
                 [
                     TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
@@ -194,7 +198,7 @@ def withdrawal_request_submit(
                     ip=ip,
                 )
             ]
-            if requester is not None:
+            if registered_now:
                 events.append(
                     audit_event_build(
                         actor=requester,
@@ -210,7 +214,9 @@ def withdrawal_request_submit(
                 )
             audit_events_record(events)
             outbox_emails_queue(
-                emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
+                emails=emails.registration(withdrawal)
+                if registered_now
+                else [emails.confirmation(withdrawal)]
             )
     except IntegrityError:
         # The same form arrived twice (sent again, or a double click): the first copy stands, the unique

@@ -103,9 +103,10 @@ def test_change_page_says_whether_the_requesters_address_was_confirmed(client, s
         withdrawal.pk: client.get(change_url(withdrawal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
         for withdrawal in (unconfirmed, confirmed, visitor)
     }
-    warning = "Ask them to confirm it from their account page before acting on the request."
+    warning = "The requester has not confirmed this request yet."
+    # Filed from an unconfirmed account: it waits for the link like a visitor's, and staff see why.
+    assert unconfirmed.status == "unverified" and warning in pages[unconfirmed.pk]
     assert "Account address confirmed: <strong>no</strong>" in pages[unconfirmed.pk]
-    assert warning in pages[unconfirmed.pk]
     assert "Account address confirmed: yes" in pages[confirmed.pk] and warning not in pages[confirmed.pk]
     assert "Email confirmed: yes" in pages[visitor.pk] and warning not in pages[visitor.pk]
 

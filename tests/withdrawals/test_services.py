@@ -94,23 +94,35 @@ def test_confirmed_visitor_request_is_linked_to_the_account_that_confirmed_that_
 # --- Only verified addresses are trusted ----------------------------------------------------------
 
 
-def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_marked_unconfirmed():
+def test_signed_in_account_with_an_unverified_address_waits_for_the_confirm_link_like_a_visitor():
     user = UserFactory(unverified=True, email="claimed@example.kz", language="ru")
     withdrawal = submit(requester=user, email="ignored@example.kz", language="ru")
-    assert withdrawal.status == Status.SUBMITTED and withdrawal.reference
+    # It has its reference to quote, but is not registered: nothing reaches the privacy mailbox.
+    assert withdrawal.status == Status.UNVERIFIED and withdrawal.reference.startswith("WR-")
+    assert withdrawal.due_at is None and withdrawal.verified_at is None
     assert withdrawal.requester == user and withdrawal.email == "claimed@example.kz"
-    assert withdrawal.requester_email_verified is False
-    assert kinds(withdrawal) == ["submitted", "verified"]
-    assert actions(withdrawal) == ["withdrawal.submit", "withdrawal.verify"]
-    verify = AuditEvent.objects.get(action="withdrawal.verify", target_id=str(withdrawal.pk))
-    assert verify.details["requester_email_verified"] is False
-    # The application tells the privacy mailbox; the receipt goes to the account's address.
+    assert kinds(withdrawal) == ["submitted"]
+    assert actions(withdrawal) == ["withdrawal.submit"]
+    confirm = OutboxEmail.objects.get(template="withdrawal_confirm")
+    assert (confirm.to, confirm.language) == ("claimed@example.kz", "ru")
+    assert not OutboxEmail.objects.filter(
+        template__in=["withdrawal_application", "withdrawal_received"]
+    ).exists()
+
+    registered = services.withdrawal_request_confirm(
+        token=confirm_token_make(withdrawal.public_id), ip="10.0.0.9"
+    )
+    # Registered under the same reference. The account stays unconfirmed: whoever used the link holds the
+    # address, which says nothing about who holds the account; only the account's own link confirms it.
+    assert registered.status == Status.SUBMITTED and registered.reference == withdrawal.reference
+    assert registered.requester == user and registered.requester_email_verified is True
+    user.refresh_from_db()
+    assert user.email_verified_at is None
     application = OutboxEmail.objects.get(template="withdrawal_application")
-    assert application.context["requester_email_verified"] is False
+    assert application.context["requester_email_verified"] is True
     assert application.reply_to == "claimed@example.kz"
     receipt = OutboxEmail.objects.get(template="withdrawal_received")
     assert (receipt.to, receipt.language) == ("claimed@example.kz", "ru")
-    assert not OutboxEmail.objects.filter(template="withdrawal_confirm").exists()
 
 
 def test_a_confirmed_visitor_request_is_marked_confirmed():
@@ -143,7 +155,7 @@ def test_confirmed_visitor_request_is_not_linked_to_an_account_verified_after_it
 
 def test_my_privacy_never_lists_a_request_the_account_did_not_file_or_verify():
     user = UserFactory(unverified=True, email="claimed@example.kz")
-    filed = submit(requester=user)  # filed signed in: the account's own request
+    filed = verified(requester=user)  # filed signed in and confirmed: the account's own request
     linked_before = verified(email="claimed@example.kz")
     # A request linked to the account by confirmation alone, as confirming once did for any account.
     WithdrawalRequest.objects.filter(pk=linked_before.pk).update(requester=user)
