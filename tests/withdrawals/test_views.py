@@ -113,8 +113,9 @@ def test_bot_trap_pretends_success_and_stores_nothing(client):
 
 def test_per_email_rate_limit_shows_clear_429(client, settings):
     settings.WITHDRAWAL_RATE_PER_EMAIL = "2/h"
-    for _ in range(2):
-        assert client.post(FORM_URL, form_data(email="Flood@example.kz")).status_code == 302
+    for attempt in range(2):
+        data = form_data(email="Flood@example.kz", reason=f"Attempt {attempt}.")
+        assert client.post(FORM_URL, data).status_code == 302
     response = client.post(FORM_URL, form_data(email="flood@example.kz"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
