@@ -61,7 +61,7 @@ def withdrawal_form(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                withdrawal, _created = services.withdrawal_request_submit(
+                withdrawal, created = services.withdrawal_request_submit(
                     submission_token=data["submission_token"],
                     requester=user,
                     full_name=data["full_name"],
@@ -79,10 +79,11 @@ def withdrawal_form(request):
                 form.add_error(None, error)
             else:
                 if user is not None and withdrawal.requester_id == user.pk and withdrawal.verified_at:
-                    messages.success(
-                        request,
-                        _("Your request %(reference)s is registered.") % {"reference": withdrawal.reference},
-                    )
+                    if created:
+                        message = _("Your request %(reference)s is registered.")
+                    else:
+                        message = _("You sent this request already; it is registered as %(reference)s.")
+                    messages.success(request, message % {"reference": withdrawal.reference})
                     return redirect(selectors.withdrawal_status_path(withdrawal))
                 request.session[SENT_SESSION_KEY] = withdrawal.email
                 # An account that has not confirmed its address has its reference already, to quote.
