@@ -86,7 +86,6 @@ class AuditEventAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         "created_at",
         "actor",
         "action_display",
-        "action",
         "target_type_display",
         "target_id",
         "target_label",

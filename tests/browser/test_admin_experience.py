@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, SUPPORT
 from tests.browser.support import axe_violations, screenshot, sign_in
-from tests.roles.conftest import member
-from tests.roles.test_role_matrix import EDITOR_PAGES, OFFICER_PAGES, SUPPORT_PAGES, pages, world  # noqa: F401
+from tests.roles.conftest import member, roles_ensure
+from tests.roles.test_role_matrix import EDITOR_PAGES, OFFICER_PAGES, SUPPORT_PAGES, pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,6 +70,7 @@ def test_kazakh_admin_names_axes_otp_and_the_roles_in_kazakh(page, live_server, 
     form = page.locator("#content-main").inner_text()
     for english in ["Identity", "Timestamps", "Configuration", "Throttling", "The human-readable name"]:
         assert english not in form
+    roles_ensure()
     page.goto(reverse("admin:auth_group_changelist"))
     groups = page.locator("#result_list").inner_text()
     assert "Privacy officer" not in groups and "Support" not in groups
@@ -124,8 +125,9 @@ def test_officer_works_a_request_on_the_desktop(page, live_server, client, world
     page.wait_for_load_state()
     page.get_by_role("button", name="Grant the withdrawal").click()
     page.wait_for_load_state()
-    assert "Tick the box to confirm that the withdrawal should be applied." in page.locator(
-        ".messagelist"
-    ).inner_text()
+    assert (
+        "Tick the box to confirm that the withdrawal should be applied."
+        in page.locator(".messagelist").inner_text()
+    )
     assert axe_violations(page) == []
     screenshot(page, "desktop-request-workflow", tmp_path, full_page=False)
