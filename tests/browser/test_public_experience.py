@@ -156,8 +156,6 @@ def test_withdrawal_form_errors_follow_the_govuk_pattern_on_a_phone(page, live_s
     _set_language(page, live_server, language)
     page.set_viewport_size(PHONE)
     page.goto("/privacy/withdraw/")
-    if language == "en":
-        screenshot(page, "phone-home-withdrawal-form", tmp_path, full_page=False)
     assert page.locator("form.wd-form").get_attribute("novalidate") is not None
     page.locator("form.wd-form button[type=submit]").click()
     page.wait_for_load_state()
