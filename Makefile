@@ -11,7 +11,7 @@ MAKEMESSAGES_ARGS := --no-obsolete --no-location --no-wrap -l kk -l ru -i .venv 
 # that and the dev extras, within which `make run` and `make test` install. `make lock` rewrites both.
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: run test lint messages bench lock clean
+.PHONY: run test lint messages bench lock clean screenshots
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ reliability: $(VENV)/.installed
 	@RELIABILITY_LOAD_SECONDS=$${RELIABILITY_LOAD_SECONDS:-60} RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} \
 	  RELIABILITY_ESP_REQUESTS=$${RELIABILITY_ESP_REQUESTS:-500} $(PY) -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m tests.reliability.report || status=1; exit $$status
+
+# The README's pictures, taken by the browser tests (phone: home, policy, withdrawal form with an error, status
+# page; desktop: admin dashboard, a request's workflow) into docs/screenshots/.
+screenshots: $(VENV)/.installed
+	@bash scripts/test-services.sh
+	@$(PY) scripts/compile_messages.py
+	@SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q --create-db \
+	  tests/browser/test_public_experience.py::test_answer_form_on_the_status_page_and_the_pictures \
+	  "tests/browser/test_public_experience.py::test_withdrawal_form_errors_follow_the_govuk_pattern_on_a_phone[en]" \
+	  tests/browser/test_admin_experience.py::test_officer_works_a_request_on_the_desktop
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check --fix .

@@ -12,6 +12,8 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from apps.core.organisation import organisation_name
+
 logger = logging.getLogger(__name__)
 
 # What a lost or refused database connection raises (psycopg's errors arrive wrapped in these).
@@ -153,7 +155,7 @@ def _error_page_response(request, status: int, *, template: str, with_request: b
     context = {
         "title": title,
         "message": message,
-        "ORGANISATION_NAME": settings.ORGANISATION_NAME,
+        "ORGANISATION_NAME": organisation_name(),
         "PRIVACY_MAILBOX": settings.PRIVACY_MAILBOX,
     }
     page_request = request if with_request else None

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.core.http import client_ip
+from apps.core.organisation import organisation_name
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
     implicit_acceptance_passed,
@@ -139,7 +140,7 @@ def receipt(request, pk: int):
         "acceptances/receipt.html",
         {
             "acceptance": acceptance,
-            "organisation_name": settings.ORGANISATION_NAME,
+            "organisation_name": organisation_name(),
             "version_url": request.build_absolute_uri(
                 reverse("policies:version", args=[acceptance.version.number])
             ),

@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.utils.html import escape
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.acceptances.selectors import users_pending_acceptance
 from apps.audit.services import audit_view_record
@@ -11,6 +16,7 @@ from apps.policies.selectors import policy_version_current
 
 from .forms import UserChangeAdminForm, UserCreationAdminForm
 from .models import User
+from .roles import ROLE_LABELS
 from .services import user_view_record
 
 
@@ -126,3 +132,40 @@ class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
             },
         ),
     ]
+
+
+# django-otp's TOTP device admin, with its section titles and QR code link translated.
+TOTP_FIELDSET_NAMES = {
+    "Identity": _("Identity"),
+    "Timestamps": _("Timestamps"),
+    "Configuration": _("Configuration"),
+    "State": _("State"),
+    "Throttling": _("Throttling"),
+}
+
+
+class TOTPDeviceAdmin(BaseTOTPDeviceAdmin):
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (TOTP_FIELDSET_NAMES.get(name, name), options)
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+    @admin.display(description=_("QR code"))
+    def qrcode_link(self, device):
+        link = super().qrcode_link(device)
+        return link.replace(">qrcode<", f">{escape(gettext('Show the QR code'))}<") if link else link
+
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, TOTPDeviceAdmin)
+
+
+# The role groups are stored under their English names (apps.accounts.roles); staff see them translated.
+def _group_str(group: Group) -> str:
+    label = ROLE_LABELS.get(group.name)
+    return str(label) if label is not None else group.name
+
+
+Group.__str__ = _group_str

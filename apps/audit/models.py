@@ -30,7 +30,15 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_label}".strip()
+        from django.utils import timezone
+        from django.utils.formats import date_format
+
+        from .labels import action_label
+
+        moment = ""
+        if self.created_at:
+            moment = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"{moment} {action_label(self.action)} {self.target_label}".strip()
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

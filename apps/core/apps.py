@@ -9,3 +9,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  registers the deploy check
+        from .upstream_labels import upstream_labels_apply
+
+        upstream_labels_apply()

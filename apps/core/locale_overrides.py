@@ -293,3 +293,50 @@ AXES = (
     gettext_noop("access log"),
     gettext_noop("access logs"),
 )
+
+
+# Django's admin strings whose own Kazakh translations are wrong ("Өзгетру", "кос", "үщін", "Сүзгіз", a
+# delete action in the past tense, "Date/time" as "Өшіру/Уақыт"): ours replace them.
+DJANGO_ADMIN_CORRECTED = (
+    gettext_noop("Change"),
+    gettext_noop("Change %s"),
+    gettext_noop("Add another %(verbose_name)s"),
+    gettext_noop("Select %s to change"),
+    gettext_noop("Filter"),
+    gettext_noop("Delete selected %(verbose_name_plural)s"),
+    gettext_noop("Date/time"),
+    gettext_noop("Change history: %s"),
+    gettext_noop("log entry"),
+    gettext_noop("log entries"),
+    gettext_noop("Select %s"),
+    gettext_noop("Save and add another"),
+    gettext_noop("Save and continue editing"),
+    gettext_noop("Remove"),
+)
+
+
+# django-otp's TOTP device: its names and help texts (apps/core/upstream_labels.py makes them lazy
+# translations) and the section titles of its admin form (apps/accounts/admin.py). No kk or ru upstream.
+OTP = (
+    gettext_noop("TOTP device"),
+    gettext_noop("TOTP devices"),
+    gettext_noop("Identity"),
+    gettext_noop("Timestamps"),
+    gettext_noop("Configuration"),
+    gettext_noop("State"),
+    gettext_noop("Throttling"),
+    gettext_noop("A hex-encoded secret key of up to 40 bytes."),
+    gettext_noop("The time step in seconds."),
+    gettext_noop("The Unix time at which to begin counting steps."),
+    gettext_noop("The number of digits to expect in a token."),
+    gettext_noop("The number of time steps in the past or future to allow."),
+    gettext_noop("The number of time steps the prover is known to deviate from our clock."),
+    gettext_noop("The t value of the latest verified token. The next token must be at a higher time step."),
+    gettext_noop("The user that this device belongs to."),
+    gettext_noop("The human-readable name of this device."),
+    gettext_noop("Is this device ready for use?"),
+    gettext_noop("A timestamp of the last failed verification attempt. Null if last attempt succeeded."),
+    gettext_noop("Number of successive failed attempts."),
+    gettext_noop("The date and time when this device was initially created in the system."),
+    gettext_noop("The most recent date and time this device was used."),
+)

@@ -6,8 +6,20 @@ from apps.audit.services import audit_view_record
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.pagination import LargeTablePaginator
 
+from .labels import TEMPLATE_LABELS, template_label
 from .models import OutboxEmail
 from .services import outbox_email_resend
+
+
+class TemplateFilter(admin.SimpleListFilter):
+    title = _("template")
+    parameter_name = "template"
+
+    def lookups(self, request, model_admin):
+        return sorted(TEMPLATE_LABELS.items(), key=lambda item: str(item[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(template=self.value()) if self.value() else queryset
 
 
 @admin.register(OutboxEmail)
@@ -15,7 +27,7 @@ class OutboxEmailAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
     audit_view = staticmethod(audit_view_record)
     list_display = [
         "id",
-        "template",
+        "template_display",
         "to",
         "language",
         "status",
@@ -24,12 +36,22 @@ class OutboxEmailAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
         "created_at",
         "sent_at",
     ]
-    list_filter = ["status", "tracking_status", "template", "language"]
+    list_display_fields = {"template_display": ("template",)}
+    list_filter = ["status", "tracking_status", TemplateFilter, "language"]
     search_fields = ["to"]
-    readonly_fields = [f.name for f in OutboxEmail._meta.fields]
+    fields = [
+        "template_display" if f.name == "template" else f.name
+        for f in OutboxEmail._meta.fields
+        if f.name != "id"
+    ]
+    readonly_fields = fields
     show_full_result_count = False
     paginator = LargeTablePaginator
     actions = ["resend"]
+
+    @admin.display(description=_("template"), ordering="template")
+    def template_display(self, obj):
+        return template_label(obj.template)
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("notifications.view_outboxemail")

@@ -68,4 +68,6 @@ class OutboxEmail(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.template} → {self.to}"
+        from .labels import template_label
+
+        return f"{template_label(self.template)} → {self.to}"

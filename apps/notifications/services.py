@@ -13,6 +13,8 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
+from apps.core.organisation import organisation_name
+
 from .models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -177,7 +179,7 @@ def _render_plain(name: str, context: dict[str, Any]) -> str:
 def _render(email: OutboxEmail) -> EmailMultiAlternatives:
     context = {
         **email.context,
-        "organisation_name": settings.ORGANISATION_NAME,
+        "organisation_name": organisation_name(email.language),
         "site_url": settings.SITE_URL,
         "privacy_mailbox": settings.PRIVACY_MAILBOX,
     }

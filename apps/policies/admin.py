@@ -47,6 +47,8 @@ class PolicyTextInline(admin.StackedInline):
     def get_extra(self, request, obj=None, **kwargs):
         if obj is not None and (obj.is_published or obj.texts.exists()):
             return 0
+        if obj is None:
+            return max(1, len(_texts_in_force()))
         return 1
 
     def has_add_permission(self, request, obj=None):
@@ -57,6 +59,19 @@ class PolicyTextInline(admin.StackedInline):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj and obj.is_published)
+
+
+def _texts_in_force() -> list[dict]:
+    """The texts of the version in force, as the initial data of a new version's forms (no summary)."""
+    from .selectors import policy_version_current
+
+    current = policy_version_current()
+    if current is None:
+        return []
+    return [
+        {"language": text.language, "title": text.title, "summary": "", "body": text.body}
+        for text in current.texts.order_by("language")
+    ]
 
 
 @admin.register(PolicyVersion)
@@ -106,6 +121,12 @@ class PolicyVersionAdmin(ShownFieldsOnlyMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_publish"] = self.has_publish_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, PolicyTextInline) and obj is not None and obj.pk is None:
+            kwargs["initial"] = _texts_in_force()
+        return kwargs
 
     def get_changeform_initial_data(self, request):
         from .selectors import policy_version_next_number

@@ -20,6 +20,12 @@ class PolicyTextForm(forms.ModelForm):
         model = PolicyText
         fields = ["language", "title", "summary", "body"]
 
+    def has_changed(self):
+        # A new version's text copied from the version in force is kept even if staff leave it as it is.
+        if self.instance.pk is None and self.initial.get("body"):
+            return True
+        return super().has_changed()
+
     def clean_title(self):
         title = self.cleaned_data["title"]
         validate_visible_text(title)

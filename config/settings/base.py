@@ -181,7 +181,10 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 
 # --- Portal -------------------------------------------------------------------------------------
+# The organisation's name as pages and emails in each language show it (ORGANISATION_NAME is the Kazakh one).
 ORGANISATION_NAME = env("ORGANISATION_NAME", default="«Talli Distribution» ЖШС (Alilo)")
+ORGANISATION_NAME_RU = env("ORGANISATION_NAME_RU", default="ТОО «Talli Distribution» (Alilo)")  # noqa: RUF001
+ORGANISATION_NAME_EN = env("ORGANISATION_NAME_EN", default="Talli Distribution LLP (Alilo)")
 PRIVACY_MAILBOX = env("PRIVACY_MAILBOX", default="info@alilo.kz")
 IMPLICIT_ACCEPTANCE_DAYS = env.int("IMPLICIT_ACCEPTANCE_DAYS", default=7)
 POLICY_REMINDER_DAYS_BEFORE = env.int("POLICY_REMINDER_DAYS_BEFORE", default=2)

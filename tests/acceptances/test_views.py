@@ -255,7 +255,7 @@ def test_receipt_shows_operator_hash_time_method_only_to_owner(client, user, ver
     user.language = "en"
     user.save(update_fields=["language"])
     body = _signed_in(client, user).get(url).content.decode()
-    assert settings.ORGANISATION_NAME in body.replace("&laquo;", "«").replace("&raquo;", "»")
+    assert settings.ORGANISATION_NAME_EN in body.replace("&laquo;", "«").replace("&raquo;", "»")
     assert acceptance.text_sha256 in body and "Accept button" in body
     assert "confirmed by the user" in body and "not confirmed by the user" not in body
     assert timezone.localtime(acceptance.accepted_at).isoformat()[:19] in body
