@@ -9,6 +9,7 @@ TEMPLATE_LABELS = {
     "policy_announcement": _("New policy version"),
     "policy_reminder": _("Policy acceptance reminder"),
     "withdrawal_application": _("Written application to the privacy mailbox"),
+    "withdrawal_cancelled": _("Cancellation confirmed to the requester"),
     "withdrawal_confirm": _("Confirm a withdrawal request"),
     "withdrawal_due_digest": _("Requests due soon or overdue"),
     "withdrawal_granted": _("Withdrawal granted"),

@@ -265,6 +265,9 @@ def test_receipt_shows_operator_hash_time_method_only_to_owner(client, user, ver
     assert client.get(url).status_code == 302
 
 
-def test_nav_links_to_my_privacy_for_signed_in_users(client, user, db):
-    assert reverse("acceptances:my_privacy") not in client.get("/").content.decode()
+def test_nav_links_to_my_privacy_for_signed_in_users_and_the_card_asks_visitors_to_log_in(client, user, db):
+    signed_out = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The navigation offers it only when signed in; the home page's card asks a visitor to log in.
+    assert f'<a href="{reverse("acceptances:my_privacy")}">My privacy</a>' not in signed_out
+    assert f'href="{reverse("acceptances:my_privacy")}">Log in to see My privacy</a>' in signed_out
     assert reverse("acceptances:my_privacy") in _signed_in(client, user).get("/").content.decode()

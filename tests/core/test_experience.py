@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
 from apps.notifications import services as outbox
 from tests.acceptances.conftest import publish
@@ -46,13 +46,13 @@ def test_emails_and_pages_name_the_organisation_in_their_language(client, langua
 
 def test_audit_list_shows_readable_actions_and_the_csv_holds_json_and_almaty_time(client):
     officer = member("Privacy officer", email="officer@alilo.kz")
-    event = audit_event_record(
-        actor=officer,
-        action="withdrawal.view",
-        target_type="withdrawals.withdrawalrequest",
-        details={"number": 1},
-    )
-    AuditEvent.objects.filter(pk=event.pk).update(created_at=datetime(2026, 11, 29, 20, 30, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 11, 29, 20, 30, tzinfo=UTC), tick=False):
+        event = audit_event_record(
+            actor=officer,
+            action="withdrawal.view",
+            target_type="withdrawals.withdrawalrequest",
+            details={"number": 1},
+        )
     client.force_login(officer)
     listing = client.get(reverse("admin:audit_auditevent_changelist")).content.decode()
     assert "Withdrawal request viewed" in listing and "withdrawal request" in listing

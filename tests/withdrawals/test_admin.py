@@ -88,7 +88,8 @@ def test_every_view_of_a_request_is_audited_and_shows_its_emails(client, staff):
     response = client.get(change_url(withdrawal), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "withdrawal_application" in page and "withdrawal_received" in page and "withdrawal_confirm" in page
+    assert "Written application to the privacy mailbox" in page and "Withdrawal request received" in page
+    assert "Confirm a withdrawal request" in page
     assert "Start review" in page and "Assign to me" in page
     client.get(change_url(withdrawal))
     views = AuditEvent.objects.filter(action="withdrawal.view", target_id=str(withdrawal.pk), actor=staff)

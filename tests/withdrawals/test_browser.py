@@ -32,7 +32,10 @@ def test_visitor_files_confirms_from_the_email_and_sees_the_status(page):
     page.get_by_label("Email").fill("aigerim@example.kz")
     page.get_by_label("Selected purposes").check()
     page.get_by_role("button", name="Send my request").click()
-    assert page.get_by_text("Tick at least one purpose, or choose all processing.").is_visible()
+    # The error summary at the top links to the field; the field repeats the message.
+    summary_link = page.get_by_role("link", name="Tick at least one purpose, or choose all processing.")
+    assert summary_link.is_visible() and summary_link.get_attribute("href") == "#id_purposes_0"
+    assert page.get_by_text("Error: Tick at least one purpose, or choose all processing.").is_visible()
     assert not WithdrawalRequest.objects.exists()
     page.get_by_label("Marketing research").check()
     page.get_by_label("Taking part in contests").check()
