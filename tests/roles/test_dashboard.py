@@ -180,7 +180,8 @@ def test_officer_sees_every_figure_and_each_links_to_its_list(client, requests_d
         assert listed("pending") == {user.pk for user in acceptance_data["pending"]} | {officer.pk, clerk.pk}
 
     bars = re.findall(
-        r'<a href="([^"]+)"[^>]*><rect class="portal-dash-bar"[^>]*data-day="([\d-]+)" data-count="(\d+)"', html
+        r'<a href="([^"]+)"[^>]*><rect class="portal-dash-bar"[^>]*data-day="([\d-]+)" data-count="(\d+)"',
+        html,
     )
     assert [(day, int(count)) for _href, day, count in bars] == [
         ("2026-11-20", 0),
