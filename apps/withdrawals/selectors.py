@@ -11,10 +11,11 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.calendars import working_days
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_emails_about
 
-from . import tokens, working_days
+from . import tokens
 from .models import TimelineEntry, WithdrawalRequest
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.roles import SUPPORT
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
 from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
+from apps.calendars import working_days
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
     outbox_email_queue,
@@ -23,7 +24,7 @@ from apps.notifications.services import (
     outbox_personal_data_erase,
 )
 
-from . import emails, selectors, tokens, working_days
+from . import emails, selectors, tokens
 from .emails import TOPIC
 from .models import Purpose, ReferenceCounter, SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest
 from .workflow import Step, TransitionNotAllowed, withdrawal_step_check
