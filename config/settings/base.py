@@ -359,6 +359,10 @@ RETENTION_ERASERS = [
     "apps.acceptances.services.acceptance_personal_data_erase",
     "apps.withdrawals.services.withdrawal_personal_data_erase",
 ]
+# Daily retention sweeps of personal data that belongs to no account: f(*, now) -> int.
+RETENTION_SWEEPS = [
+    "apps.withdrawals.services.withdrawal_visitor_requests_erase",
+]
 RATELIMIT_IP_META_KEY = "apps.core.http.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.
 RATELIMIT_SIGNUP_IP = env("RATELIMIT_SIGNUP_IP", default="10/h")
