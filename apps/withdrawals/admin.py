@@ -1,39 +1,61 @@
 """Staff processing of withdrawal requests. Every step calls a service; the admin form saves nothing."""
 
+from datetime import datetime, time
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import SUPPORT
 from apps.audit.services import audit_view_record
+from apps.calendars import working_days
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin, ShownFieldsOnlyMixin
+from apps.core.dates import COMPANY_TZ
 from apps.core.exports import csv_export_response
 from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
-from .forms import AssignForm, GrantForm, MessageForm, NoteForm, RefuseForm, ThirdPartyForm
-from .models import SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest, WithdrawalRequestStatus
+from .forms import (
+    AssignForm,
+    GrantForm,
+    MessageForm,
+    NoteForm,
+    ReceivedApplicationForm,
+    RefuseForm,
+    ThirdPartyConfirmForm,
+    ThirdPartyForm,
+)
+from .models import (
+    SupportAccess,
+    ThirdParty,
+    TimelineEntry,
+    WithdrawalRequest,
+    WithdrawalRequestStatus,
+)
 from .workflow import Step, withdrawal_steps_allowed
 
 Status = WithdrawalRequest.Status
 DECIDE_PERMISSION = "withdrawals.decide_withdrawalrequest"
 SUPPORT_ACCESS_PERMISSION = "withdrawals.grant_supportaccess"
 # What Support sees of a request only once a Privacy officer has shown it to them.
-SUPPORT_CONTACT_FIELDS = ["email", "phone", "reason", "ip"]
+SUPPORT_CONTACT_FIELDS = ["email", "phone", "postal_address", "reason", "ip"]
+REGISTER_PERMISSION = "withdrawals.add_withdrawalrequest"
+CONFIRM_THIRD_PARTY_PERMISSION = "withdrawals.change_thirdpartynotice"
 
 
 class SupportMemberForm(forms.Form):
@@ -84,7 +106,7 @@ class DueFilter(admin.SimpleListFilter):
                 "soon",
                 _("Due within %(days)s working days") % {"days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS},
             ),
-            ("paused", _("Clock paused")),
+            ("waiting_near_due", _("Waiting for the requester with the term nearly over")),
         ]
 
     def queryset(self, request, queryset):
@@ -93,8 +115,23 @@ class DueFilter(admin.SimpleListFilter):
             return queryset.filter(pk__in=selectors.withdrawal_requests_overdue(now=now).values("pk"))
         if self.value() == "soon":
             return queryset.filter(pk__in=selectors.withdrawal_requests_due_soon(now=now).values("pk"))
-        if self.value() == "paused":
-            return queryset.filter(status=Status.AWAITING_INFORMATION)
+        if self.value() == "waiting_near_due":
+            near = selectors.withdrawal_requests_waiting_near_due(now=now)
+            return queryset.filter(pk__in=near.values("pk"))
+        return queryset
+
+
+class ThirdPartiesFilter(admin.SimpleListFilter):
+    title = _("third parties")
+    parameter_name = "third_parties"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", _("A third party has not confirmed it stopped"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unconfirmed":
+            notices = selectors.third_party_notices_unconfirmed()
+            return queryset.filter(pk__in=notices.values("request_id"))
         return queryset
 
 
@@ -129,6 +166,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     list_filter = [
         "status",
         DueFilter,
+        ThirdPartiesFilter,
         ("assignee", admin.RelatedOnlyFieldListFilter),
         "scope",
         ("decided_at", admin.DateFieldListFilter),
@@ -155,17 +193,18 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Requester"), {"fields": ["full_name", "email", "phone", "requester"]}),
+        (_("Requester"), {"fields": ["full_name", "email", "phone", "postal_address", "requester"]}),
         (
             _("Processing"),
             {
                 "fields": [
                     "assignee",
+                    "channel",
+                    "received_at",
                     "created_at",
                     "verified_at",
                     "due_date",
                     "days_left",
-                    "paused_working_days",
                     "pause_started_at",
                     "decided_at",
                     "decision_reason",
@@ -186,7 +225,62 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         return [*names, "purposes_display", "due_date", "days_left"]
 
     def has_add_permission(self, request):
-        return False
+        return request.user.has_perm(REGISTER_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Register an application received by email, post or in person (never the model form)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        # The dates staff type are Almaty's, whatever the browser's zone.
+        with timezone.override(COMPANY_TZ):
+            form = ReceivedApplicationForm(
+                request.POST or None,
+                request.FILES or None,
+                initial={"language": settings.PRIVACY_MAILBOX_LANGUAGE, "channel": "email"},
+            )
+            if request.method == "POST" and form.is_valid():
+                data = form.cleaned_data
+                try:
+                    withdrawal = services.withdrawal_request_register_received(
+                        actor=request.user,
+                        channel=data["channel"],
+                        received_at=data["received_at"],
+                        full_name=data["full_name"],
+                        email=data["email"],
+                        phone=data["phone"],
+                        postal_address=data["postal_address"],
+                        scope=data["scope"],
+                        purposes=data["purposes"],
+                        reason=data["reason"],
+                        acknowledgement=data["acknowledgement"],
+                        language=data["language"],
+                        scan=data["scan"],
+                        ip=client_ip(request),
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.message_user(
+                        request,
+                        gettext("Application registered as %(reference)s; due by the end of %(day)s.")
+                        % {
+                            "reference": withdrawal.reference,
+                            "day": date_format(selectors.withdrawal_last_day(withdrawal), "DATE_FORMAT"),
+                        },
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:withdrawals_withdrawalrequest_change", withdrawal.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Register an application received by email, post or in person"),
+            "form": form,
+            "has_view_permission": self.has_view_permission(request),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "withdrawals/admin/register.html", context, status=400 if form.errors else 200
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -219,8 +313,6 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("working days left"))
     def days_left(self, obj):
         state = selectors.withdrawal_due_state(obj)
-        if state.paused:
-            return format_html('<span class="wd-due wd-paused">{}</span>', gettext("paused"))
         if state.days_left is None:
             return "—"
         if state.overdue:
@@ -234,6 +326,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "<path:object_id>/scan/",
+                self.admin_site.admin_view(self.scan_view),
+                name="{}_{}_scan".format(*info),
+            ),
             path(
                 "<path:object_id>/workflow/<slug:step>/",
                 self.admin_site.admin_view(self.workflow_view),
@@ -296,6 +393,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                     "note",
                     "support_grant",
                     "support_revoke",
+                    "third_party_confirm",
                 )
             },
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
@@ -304,6 +402,13 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             "refuse_form": RefuseForm(),
             "note_form": NoteForm(),
             "due_state": selectors.withdrawal_due_state(obj),
+            "third_party_notices": selectors.withdrawal_third_party_notices(obj),
+            "can_confirm_third_parties": can_change and request.user.has_perm(CONFIRM_THIRD_PARTY_PERMISSION),
+            "third_party_confirm_form": ThirdPartyConfirmForm(
+                initial={"confirmed_on": working_days.local_date(timezone.now())}
+            ),
+            "scan": selectors.withdrawal_scan(obj),
+            "scan_url": reverse("admin:withdrawals_withdrawalrequest_scan", args=[obj.pk]),
             "last_day": selectors.withdrawal_last_day(obj),
             "outbox_emails": selectors.withdrawal_request_emails(obj),
             "can_decide": can_decide,
@@ -313,6 +418,23 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 members=support_members().exclude(pk__in=[access.member_id for access in support_access])
             ),
         }
+
+    def scan_view(self, request, object_id):
+        """Send the scan of a paper or emailed application; opening it is a view of personal data."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404
+        scan = selectors.withdrawal_scan(obj)
+        if scan is None:
+            raise Http404
+        services.withdrawal_request_view_record(
+            withdrawal=obj, actor=request.user, ip=client_ip(request), view="scan"
+        )
+        response = HttpResponse(bytes(scan.data), content_type=scan.content_type)
+        response["Content-Disposition"] = content_disposition_header(True, scan.file_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def workflow_view(self, request, object_id, step):
         if request.method != "POST":
@@ -328,6 +450,8 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             SUPPORT_ACCESS_PERMISSION
         ):
             raise PermissionDenied
+        if step == "third_party_confirm" and not request.user.has_perm(CONFIRM_THIRD_PARTY_PERMISSION):
+            raise PermissionDenied
         change_url = reverse("admin:withdrawals_withdrawalrequest_change", args=[obj.pk])
         ip = client_ip(request)
         actor = request.user
@@ -335,6 +459,9 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             done = self._run_step(request, obj, step, actor=actor, ip=ip)
         except services.TransitionNotAllowed as error:
             self.message_user(request, error.message, messages.ERROR)
+        except ValidationError as error:
+            for message in error.messages:
+                self.message_user(request, message, messages.ERROR)
         else:
             if done:
                 self.message_user(request, done, messages.SUCCESS)
@@ -365,7 +492,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             services.withdrawal_request_information_ask(
                 withdrawal=obj, actor=actor, message=form.cleaned_data["message"], ip=ip
             )
-            return gettext("The requester was asked for information; the clock is paused until they answer.")
+            return gettext("The requester was asked for information. The term keeps running while you wait.")
         if step == "grant":
             form = GrantForm(request.POST)
             if not form.is_valid():
@@ -388,6 +515,24 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 withdrawal=obj, actor=actor, text=form.cleaned_data["text"], ip=ip
             )
             return gettext("Note added.")
+        if step == "third_party_confirm":
+            with timezone.override(COMPANY_TZ):
+                form = ThirdPartyConfirmForm(request.POST)
+                if not form.is_valid():
+                    return self._form_errors(request, form)
+            notice = obj.third_party_notices.filter(pk=form.cleaned_data["notice"]).first()
+            if notice is None:
+                raise Http404
+            confirmed_on = form.cleaned_data["confirmed_on"]
+            confirmed_at = (
+                timezone.now()
+                if confirmed_on == working_days.local_date(timezone.now())
+                else (datetime.combine(confirmed_on, time(12), tzinfo=COMPANY_TZ))
+            )
+            services.withdrawal_third_party_confirm(
+                notice=notice, actor=actor, confirmed_at=confirmed_at, note=form.cleaned_data["note"], ip=ip
+            )
+            return gettext("Confirmation from %(name)s recorded.") % {"name": notice.third_party.name}
         if step in ("support_grant", "support_revoke"):
             return self._support_access(request, obj, grant=step == "support_grant", actor=actor, ip=ip)
         raise Http404
@@ -508,10 +653,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             (_("phone number"), lambda obj: obj.phone or ""),
             (_("language"), lambda obj: obj.language),
             (_("assignee"), lambda obj: obj.assignee.email if obj.assignee else ""),
+            (_("received by"), lambda obj: obj.get_channel_display()),
+            (_("received at"), lambda obj: moment(obj.received_at)),
             (_("created at"), lambda obj: moment(obj.created_at)),
             (_("verified at"), lambda obj: moment(obj.verified_at)),
             (_("due by (24:00 Almaty)"), last_day),
-            (_("working days paused"), lambda obj: obj.paused_working_days),
             (_("decided at"), lambda obj: moment(obj.decided_at)),
             (_("cancelled at"), lambda obj: moment(obj.cancelled_at)),
             (_("reason for the decision"), lambda obj: obj.decision_reason),

@@ -5,9 +5,11 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from apps.acceptances.selectors import acceptance_history
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_email_build
 
@@ -26,6 +28,36 @@ def day_text(value: date, language: str) -> str:
 def _moment(value: datetime | None) -> str:
     """Return `value` as local date and time in the active language."""
     return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+
+
+def _account(withdrawal: WithdrawalRequest):
+    """Return the account the request concerns: the one it was filed from, or the one whose holder
+    confirmed the request's address; None for anyone else."""
+    if withdrawal.requester_id:
+        return withdrawal.requester
+    if not withdrawal.email:
+        return None
+    return (
+        get_user_model()
+        .objects.filter(email__iexact=withdrawal.email, email_verified_at__isnull=False)
+        .only("pk", "email", "full_name")
+        .first()
+    )
+
+
+def accepted_versions(user, language: str) -> list[dict[str, Any]]:
+    """Return the policy versions the account accepted, with when and how, as text in `language`."""
+    if user is None:
+        return []
+    with translation.override(language):
+        return [
+            {
+                "number": acceptance.version.number,
+                "accepted_at": _moment(acceptance.accepted_at),
+                "method": str(acceptance.get_method_display()),
+            }
+            for acceptance in acceptance_history(user=user)
+        ]
 
 
 def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
@@ -48,7 +80,12 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "verified_at": _moment(withdrawal.verified_at),
             "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
             "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+            "channel": withdrawal.channel,
+            "channel_label": str(WithdrawalRequest.Channel(withdrawal.channel).label),
+            "received_at": _moment(withdrawal.received_at),
+            "postal_address": withdrawal.postal_address,
             "account_email": withdrawal.requester.email if withdrawal.requester_id else "",
+            "account_name": withdrawal.requester.full_name if withdrawal.requester_id else "",
             "account_id": withdrawal.requester_id or "",
             "requester_email_verified": withdrawal.requester_email_verified,
             "ip": withdrawal.ip or "",
@@ -76,10 +113,21 @@ def to_requester(withdrawal: WithdrawalRequest, *, template: str, key: str, **ex
             **extra,
         },
         user=withdrawal.requester,
+        # Answers to the requester invite a reply; it goes to the people who handle the request.
+        reply_to=settings.PRIVACY_MAILBOX,
     )
 
 
-def confirmation(withdrawal: WithdrawalRequest) -> OutboxEmail:
+def to_requester_if_possible(
+    withdrawal: WithdrawalRequest, *, template: str, key: str, **extra: Any
+) -> list[OutboxEmail]:
+    """The email to the requester, or none when the application came without an address (by post)."""
+    if not withdrawal.email:
+        return []
+    return [to_requester(withdrawal, template=template, key=key, **extra)]
+
+
+def confirmation(withdrawal: WithdrawalRequest, *, again: str = "") -> OutboxEmail:
     """The confirm-your-email link to a visitor.
 
     The address is not known to be the requester's yet, so the email carries nothing the requester typed:
@@ -87,7 +135,7 @@ def confirmation(withdrawal: WithdrawalRequest) -> OutboxEmail:
     """
     return _about(
         withdrawal,
-        key="confirm",
+        key=f"confirm-again:{again}" if again else "confirm",
         to=withdrawal.email,
         template="withdrawal_confirm",
         language=withdrawal.language,
@@ -108,10 +156,15 @@ def registration(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
         to=settings.PRIVACY_MAILBOX,
         template="withdrawal_application",
         language=language,
-        context={**facts(withdrawal, language), "admin_path": selectors.withdrawal_admin_path(withdrawal)},
+        context={
+            **facts(withdrawal, language),
+            "admin_path": selectors.withdrawal_admin_path(withdrawal),
+            "accepted_versions": accepted_versions(_account(withdrawal), language),
+        },
         reply_to=withdrawal.email,
     )
-    return [application, to_requester(withdrawal, template="withdrawal_received", key="received")]
+    receipt = to_requester_if_possible(withdrawal, template="withdrawal_received", key="received")
+    return [application, *receipt]
 
 
 def to_staff(withdrawal: WithdrawalRequest, *, event: str, key: str, text: str = "") -> OutboxEmail:
@@ -148,7 +201,9 @@ def to_third_party(withdrawal: WithdrawalRequest, party: ThirdParty) -> OutboxEm
     )
 
 
-def due_digest(*, today: date, overdue: list[dict], due_soon: list[dict]) -> OutboxEmail:
+def due_digest(
+    *, today: date, overdue: list[dict], due_soon: list[dict], third_parties: list[dict]
+) -> OutboxEmail:
     """The daily list of overdue and nearly due requests to the privacy mailbox."""
     language = settings.PRIVACY_MAILBOX_LANGUAGE
     return outbox_email_build(
@@ -160,6 +215,7 @@ def due_digest(*, today: date, overdue: list[dict], due_soon: list[dict]) -> Out
             "overdue": overdue,
             "due_soon": due_soon,
             "due_soon_days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
+            "third_parties": third_parties,
         },
         topic="withdrawal.digest",
         dedup_key=f"withdrawal-digest:{today.isoformat()}",

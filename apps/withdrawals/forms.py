@@ -206,3 +206,130 @@ class ThirdPartyForm(forms.ModelForm):
         email = self.cleaned_data["contact_email"]
         validate_email_domain(email)
         return email
+
+
+class ReceivedApplicationForm(forms.Form):
+    """An application that reached us by email, post or in person, as staff enter it."""
+
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[
+            choice
+            for choice in WithdrawalRequest.Channel.choices
+            if choice[0] != WithdrawalRequest.Channel.WEB
+        ],
+        error_messages={"required": _("Choose how the application reached us.")},
+    )
+    received_at = forms.DateTimeField(
+        label=_("Received on (Almaty time)"),
+        help_text=_(
+            "The date and time on the letter or email, or of the visit. The term counts from this day."
+        ),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],
+        error_messages={
+            "required": _("Enter when the application reached us."),
+            "invalid": _("Enter the date and time as on the letter, for example 03.06.2026 10:30."),
+        },
+    )
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        error_messages={"required": _("Enter the requester's full name.")},
+    )
+    email = forms.EmailField(
+        label=_("Email (optional)"),
+        max_length=254,
+        required=False,
+        validators=[validate_email_domain],
+        help_text=_("We send the receipt and every answer here. Without it, answer by post."),
+    )
+    phone = PhoneNumberField(
+        label=_("Phone (optional)"),
+        required=False,
+        region="KZ",
+        error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
+    )
+    postal_address = forms.CharField(
+        label=_("Postal address (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_visible_multiline_text],
+    )
+    language = forms.ChoiceField(
+        label=_("Language of the application"), choices=WithdrawalRequest._meta.get_field("language").choices
+    )
+    scope = forms.ChoiceField(
+        label=_("What is consent withdrawn for?"),
+        choices=WithdrawalRequest.Scope.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose all processing or some purposes.")},
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("Purposes (clause 2.1 of the policy)"),
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason given (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_visible_multiline_text],
+    )
+    acknowledgement = forms.BooleanField(
+        label=_("The application says the requester understands the user agreement may end (clause 2.6)."),
+        required=False,
+    )
+    scan = forms.FileField(
+        label=_("Scan of the application (optional)"),
+        required=False,
+        help_text=_("PDF, JPEG, PNG or TIFF, at most 10 MB."),
+    )
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope == WithdrawalRequest.Scope.PARTIAL and not cleaned.get("purposes"):
+            self.add_error("purposes", _("Tick at least one purpose, or choose all processing."))
+        if scope == WithdrawalRequest.Scope.ALL and not cleaned.get("acknowledgement"):
+            self.add_error(
+                "acknowledgement",
+                _(
+                    "A withdrawal of all consent needs the requester's acknowledgement that the agreement "
+                    "may end; ask them for it before registering."
+                ),
+            )
+        no_contact = not cleaned.get("email") and not cleaned.get("postal_address", "").strip()
+        if no_contact and "email" not in self.errors and "postal_address" not in self.errors:
+            self.add_error("email", _("Give an email or a postal address to answer to."))
+        return cleaned
+
+
+class ThirdPartyConfirmForm(forms.Form):
+    notice = forms.IntegerField(widget=forms.HiddenInput)
+    confirmed_on = forms.DateField(
+        label=_("Confirmed on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d.%m.%Y"],
+        error_messages={
+            "required": _("Enter the date of their confirmation."),
+            "invalid": _("Enter the date of their confirmation, for example 03.06.2026."),
+        },
+    )
+    note = forms.CharField(
+        label=_("How they confirmed"),
+        max_length=1000,
+        error_messages={
+            "required": _("Say how they confirmed it, for example the date and number of their reply.")
+        },
+        validators=[validate_visible_text],
+    )

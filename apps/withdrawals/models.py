@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -26,6 +27,12 @@ class WithdrawalRequest(models.Model):
         ALL = "all", _("All processing")
         PARTIAL = "partial", _("Selected purposes")
 
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web form")
+        EMAIL = "email", _("Email")
+        POST = "post", _("Post")
+        IN_PERSON = "in_person", _("In person")
+
     class Status(models.TextChoices):
         UNVERIFIED = "unverified", _("Email not confirmed")
         SUBMITTED = "submitted", _("Submitted")
@@ -36,7 +43,6 @@ class WithdrawalRequest(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.AWAITING_INFORMATION)
-    CLOCK_RUNNING_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
     DECIDED_STATUSES = (Status.GRANTED, Status.REFUSED)
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
@@ -48,6 +54,17 @@ class WithdrawalRequest(models.Model):
         unique=True,
         editable=False,
         help_text=_("Identifies one filled-in form, so that sending it twice creates one request."),
+    )
+    channel = models.CharField(
+        _("received by"), max_length=16, choices=Channel.choices, default=Channel.WEB, db_default="web"
+    )
+    received_at = models.DateTimeField(
+        _("received at"),
+        default=timezone.now,
+        help_text=_(
+            "When the application reached Alilo: the web form's submission, or the date and time on the "
+            "letter, email or visit. The statutory term counts from this day."
+        ),
     )
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -62,14 +79,18 @@ class WithdrawalRequest(models.Model):
         default=False,
         db_default=False,
         help_text=_(
-            "Whether the address was shown to be the requester's when the request was registered: a visitor "
-            "confirms it from the emailed link; a request filed signed in is registered at once and says "
-            "whether the account had confirmed its address. If not, ask the requester to confirm it before "
-            "acting on the request."
+            "Whether the requester proved the address: from the emailed link, or by filing signed in to an "
+            "account that had confirmed it. An application received by email, post or in person is not."
         ),
     )
     full_name = models.CharField(_("full name"), max_length=200)
-    email = models.EmailField(_("email"), max_length=254)
+    email = models.EmailField(
+        _("email"),
+        max_length=254,
+        blank=True,
+        help_text=_("Where we write to the requester; an application by post may come without one."),
+    )
+    postal_address = models.TextField(_("postal address"), blank=True)
     phone = PhoneNumberField(_("phone number"), blank=True)
     scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
     purposes = models.JSONField(
@@ -96,11 +117,11 @@ class WithdrawalRequest(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     due_at = models.DateTimeField(_("due by"), null=True, blank=True, db_index=True)
-    pause_started_at = models.DateTimeField(_("clock paused since"), null=True, blank=True)
-    paused_working_days = models.PositiveSmallIntegerField(
-        _("working days paused"),
-        default=0,
-        help_text=_("Working days spent waiting for the requester; the due date moved by as many."),
+    pause_started_at = models.DateTimeField(
+        _("waiting for information since"),
+        null=True,
+        blank=True,
+        help_text=_("The statutory term keeps running while we wait (Law on Personal Data, Art. 8(7))."),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(
@@ -125,7 +146,8 @@ class WithdrawalRequest(models.Model):
                 ),
             ),
             models.CheckConstraint(
-                condition=models.Q(status="unverified", reference__isnull=True, verified_at__isnull=True)
+                # A request filed from an account gets its reference before it is confirmed, to be quoted.
+                condition=models.Q(status="unverified", verified_at__isnull=True)
                 | (
                     ~models.Q(status="unverified")
                     & models.Q(reference__isnull=False, verified_at__isnull=False, due_at__isnull=False)
@@ -151,6 +173,14 @@ class WithdrawalRequest(models.Model):
                 condition=models.Q(status="cancelled", cancelled_at__isnull=False)
                 | (~models.Q(status="cancelled") & models.Q(cancelled_at__isnull=True)),
                 name="withdrawals_request_cancelled_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel="web") | ~models.Q(status="unverified"),
+                name="withdrawals_request_other_channels_registered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(channel="web") | ~models.Q(email=""),
+                name="withdrawals_request_web_has_email",
             ),
         ]
         indexes = [
@@ -201,6 +231,7 @@ class TimelineEntry(models.Model):
         REFUSED = "refused", _("Withdrawal refused")
         CANCELLED = "cancelled", _("Request cancelled")
         THIRD_PARTIES_NOTIFIED = "third_parties_notified", _("Third parties told to stop processing")
+        THIRD_PARTY_CONFIRMED = "third_party_confirmed", _("A third party confirmed it stopped")
         NOTE = "note", _("Internal note")
         SUPPORT_ACCESS_GRANTED = "support_access_granted", _("Contact details shown to Support")
         SUPPORT_ACCESS_REVOKED = "support_access_revoked", _("Contact details hidden from Support")
@@ -302,6 +333,80 @@ class ThirdParty(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ThirdPartyNotice(models.Model):
+    """The notice to one third party to stop processing for a granted request, and its confirmation."""
+
+    request = models.ForeignKey(
+        WithdrawalRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="third_party_notices",
+    )
+    third_party = models.ForeignKey(
+        ThirdParty, verbose_name=_("third party"), on_delete=models.PROTECT, related_name="notices"
+    )
+    sent_at = models.DateTimeField(_("told at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmation recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmation_note = models.TextField(
+        _("how they confirmed"), blank=True, help_text=_("For example: their reply of 3 June, ref. 12/45.")
+    )
+
+    class Meta:
+        verbose_name = _("third-party notice")
+        verbose_name_plural = _("third-party notices")
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "third_party"], name="withdrawals_notice_unique"),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_at__isnull=True, confirmed_by__isnull=True)
+                | models.Q(confirmed_at__isnull=False, confirmed_by__isnull=False),
+                name="withdrawals_notice_confirmed_by_someone",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["sent_at"],
+                name="withdrawals_notice_unconfirmed",
+                condition=models.Q(confirmed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.third_party}"
+
+
+class ApplicationScan(models.Model):
+    """A scan of an application received on paper or by email, kept in the database with its request, so
+    every web node sees it and erasure removes it with the request."""
+
+    request = models.OneToOneField(
+        WithdrawalRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="scan"
+    )
+    file_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    data = models.BinaryField(_("content"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scan of the application")
+        verbose_name_plural = _("scans of applications")
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class ReferenceCounter(models.Model):

@@ -18,7 +18,7 @@ from apps.notifications.selectors import outbox_emails_about
 from apps.notifications.services import ERASED_EMAIL
 
 from . import tokens
-from .models import TimelineEntry, WithdrawalRequest
+from .models import ApplicationScan, ThirdPartyNotice, TimelineEntry, WithdrawalRequest
 
 
 def withdrawal_status_path(withdrawal: WithdrawalRequest) -> str:
@@ -68,45 +68,84 @@ def withdrawal_due_preview(*, now: datetime | None = None) -> date:
 
 @dataclass(frozen=True)
 class DueState:
-    """Where a request stands against its legal term."""
+    """Where a request stands against its legal term, which runs while we wait for the requester too."""
 
     days_left: int | None
     overdue: bool
     due_soon: bool
-    paused: bool
+    waiting: bool
+
+    @property
+    def wait_runs_into_due(self) -> bool:
+        """Whether we wait for the requester while the term is nearly over or over."""
+        return self.waiting and (self.overdue or self.due_soon)
 
 
 def withdrawal_due_state(withdrawal: WithdrawalRequest, *, now: datetime | None = None) -> DueState:
     now = now or timezone.now()
     if withdrawal.due_at is None or withdrawal.status not in WithdrawalRequest.OPEN_STATUSES:
-        return DueState(days_left=None, overdue=False, due_soon=False, paused=False)
-    if withdrawal.status == WithdrawalRequest.Status.AWAITING_INFORMATION:
-        return DueState(days_left=None, overdue=False, due_soon=False, paused=True)
+        return DueState(days_left=None, overdue=False, due_soon=False, waiting=False)
     left = working_days.working_days_left(withdrawal.due_at, now)
     overdue = now >= withdrawal.due_at
     return DueState(
         days_left=left,
         overdue=overdue,
         due_soon=not overdue and left <= settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
-        paused=False,
+        waiting=withdrawal.status == WithdrawalRequest.Status.AWAITING_INFORMATION,
     )
 
 
 def withdrawal_requests_overdue(*, now: datetime | None = None) -> QuerySet[WithdrawalRequest]:
-    """Return requests whose clock runs and whose term has passed."""
+    """Return open requests whose term has passed, waiting for the requester or not."""
     now = now or timezone.now()
     return WithdrawalRequest.objects.filter(
-        status__in=WithdrawalRequest.CLOCK_RUNNING_STATUSES, due_at__lte=now
+        status__in=WithdrawalRequest.OPEN_STATUSES, due_at__lte=now
     ).order_by("due_at", "id")
 
 
 def withdrawal_requests_due_soon(*, now: datetime | None = None) -> QuerySet[WithdrawalRequest]:
-    """Return requests with at most WITHDRAWAL_DUE_SOON_WORKING_DAYS working days left."""
+    """Return open requests with at most WITHDRAWAL_DUE_SOON_WORKING_DAYS working days left."""
     now = now or timezone.now()
     cutoff = working_days.due_soon_cutoff(now, settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS)
     return WithdrawalRequest.objects.filter(
-        status__in=WithdrawalRequest.CLOCK_RUNNING_STATUSES, due_at__gt=now, due_at__lte=cutoff
+        status__in=WithdrawalRequest.OPEN_STATUSES, due_at__gt=now, due_at__lte=cutoff
     ).order_by("due_at", "id")
+
+
+def withdrawal_requests_waiting_near_due(*, now: datetime | None = None) -> QuerySet[WithdrawalRequest]:
+    """Return requests waiting for the requester whose term is over or has at most
+    WITHDRAWAL_DUE_SOON_WORKING_DAYS working days left: the wait runs into the due date."""
+    now = now or timezone.now()
+    cutoff = working_days.due_soon_cutoff(now, settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS)
+    return WithdrawalRequest.objects.filter(
+        status=WithdrawalRequest.Status.AWAITING_INFORMATION, due_at__lte=cutoff
+    ).order_by("due_at", "id")
+
+
+def withdrawal_third_party_notices(
+    withdrawal: WithdrawalRequest, *, now: datetime | None = None
+) -> list[dict]:
+    """Return the request's notices to third parties, each with whether its confirmation is overdue (the
+    third parties must stop within the request's own term, Art. 8(7))."""
+    now = now or timezone.now()
+    return [
+        {"notice": notice, "overdue": notice.confirmed_at is None and withdrawal.due_at <= now}
+        for notice in withdrawal.third_party_notices.select_related("third_party", "confirmed_by")
+    ]
+
+
+def withdrawal_scan(withdrawal: WithdrawalRequest) -> ApplicationScan | None:
+    """Return the scan of the application (its metadata; the content is read only when it is opened)."""
+    return ApplicationScan.objects.filter(request=withdrawal).defer("data").first()
+
+
+def third_party_notices_unconfirmed() -> QuerySet[ThirdPartyNotice]:
+    """Return the notices to third parties nobody has recorded a confirmation for, oldest first."""
+    return (
+        ThirdPartyNotice.objects.filter(confirmed_at__isnull=True)
+        .select_related("request", "third_party")
+        .order_by("sent_at", "id")
+    )
 
 
 def withdrawal_request_emails(withdrawal: WithdrawalRequest) -> QuerySet[OutboxEmail]:
@@ -169,8 +208,10 @@ class Median(Aggregate):
 class RequestFigures:
     open_by_status: dict[str, int]
     overdue: int
+    waiting_near_due: int
     decided: int
     median_days_to_decide: float | None
+    third_parties_unconfirmed: int
 
 
 def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigures:
@@ -183,14 +224,21 @@ def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigur
     Status = WithdrawalRequest.Status
     open_counts = WithdrawalRequest.objects.filter(status__in=WithdrawalRequest.OPEN_STATUSES).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in WithdrawalRequest.OPEN_STATUSES},
-        overdue=Count("pk", filter=Q(status__in=WithdrawalRequest.CLOCK_RUNNING_STATUSES, due_at__lte=now)),
+        overdue=Count("pk", filter=Q(status__in=WithdrawalRequest.OPEN_STATUSES, due_at__lte=now)),
+        waiting_near_due=Count(
+            "pk",
+            filter=Q(
+                status=Status.AWAITING_INFORMATION,
+                due_at__lte=working_days.due_soon_cutoff(now, settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS),
+            ),
+        ),
     )
     recent = WithdrawalRequest.objects.filter(
         decided_at__gte=now - timedelta(days=DASHBOARD_DECIDED_DAYS),
         decided_at__lte=now,
         status__in=WithdrawalRequest.DECIDED_STATUSES,
     )
-    taken = F("decided_at") - F("verified_at")
+    taken = F("decided_at") - F("received_at")
     if connection.vendor == "postgresql":
         decided = recent.aggregate(count=Count("pk"), median=Median(taken))
     else:  # the embedded development database has no PERCENTILE_CONT
@@ -203,8 +251,10 @@ def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigur
             for status in (Status.SUBMITTED, Status.IN_REVIEW, Status.AWAITING_INFORMATION)
         },
         overdue=open_counts["overdue"],
+        waiting_near_due=open_counts["waiting_near_due"],
         decided=decided["count"],
         median_days_to_decide=round(median.total_seconds() / 86400, 1) if median is not None else None,
+        third_parties_unconfirmed=ThirdPartyNotice.objects.filter(confirmed_at__isnull=True).count(),
     )
 
 
@@ -236,6 +286,10 @@ def admin_dashboard_block(request) -> dict | None:
             ],
             "overdue": figures.overdue,
             "overdue_url": _changelist(due="overdue"),
+            "waiting_near_due": figures.waiting_near_due,
+            "waiting_near_due_url": _changelist(due="waiting_near_due"),
+            "third_parties_unconfirmed": figures.third_parties_unconfirmed,
+            "third_parties_unconfirmed_url": _changelist(third_parties="unconfirmed"),
             "decided": figures.decided,
             "median_days": figures.median_days_to_decide,
             "decided_days": DASHBOARD_DECIDED_DAYS,

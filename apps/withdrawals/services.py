@@ -2,7 +2,7 @@
 emails through the outbox (delivered after commit)."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +32,16 @@ from apps.notifications.services import (
 
 from . import emails, selectors, tokens
 from .emails import TOPIC
-from .models import Purpose, ReferenceCounter, SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest
+from .models import (
+    ApplicationScan,
+    Purpose,
+    ReferenceCounter,
+    SupportAccess,
+    ThirdParty,
+    ThirdPartyNotice,
+    TimelineEntry,
+    WithdrawalRequest,
+)
 from .workflow import Step, TransitionNotAllowed, withdrawal_step_check
 
 __all__ = ["TransitionNotAllowed"]
@@ -106,11 +115,19 @@ def _reference_take(*, year: int) -> str:
 
 
 def _register(withdrawal: WithdrawalRequest) -> None:
-    """Give the request its reference and due date: it is registered from now. Call it in a transaction."""
+    """Give the request its reference and due date: it is registered from now. Call it in a transaction.
+
+    The statutory term counts from the day the application reached us (`received_at`: the web form's
+    submission, or the date staff entered for a letter, an email or a visit), not from the day it was
+    confirmed, and nothing moves it afterwards (Law on Personal Data, Art. 8(7)).
+    """
     now = timezone.now()
-    withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
+    if not withdrawal.reference:
+        withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
     withdrawal.verified_at = now
-    withdrawal.due_at = working_days.due_at_after(now, settings.WITHDRAWAL_DUE_WORKING_DAYS)
+    withdrawal.due_at = working_days.due_at_after(
+        withdrawal.received_at, settings.WITHDRAWAL_DUE_WORKING_DAYS
+    )
     withdrawal.status = Status.SUBMITTED
 
 
@@ -133,6 +150,27 @@ def _submitted(submission_token: uuid.UUID) -> WithdrawalRequest | None:
     return WithdrawalRequest.objects.filter(submission_token=submission_token).first()
 
 
+def _same_request_pending(withdrawal: WithdrawalRequest) -> WithdrawalRequest | None:
+    """Return a request not yet decided, filed lately from the same address with the same words: the same
+    form sent again after Back (a new form, a new token), or sent again because no email came."""
+    since = timezone.now() - timedelta(hours=settings.WITHDRAWAL_CONFIRM_HOURS)
+    return (
+        WithdrawalRequest.objects.filter(
+            channel=WithdrawalRequest.Channel.WEB,
+            email=withdrawal.email,
+            requester=withdrawal.requester,
+            full_name=withdrawal.full_name,
+            scope=withdrawal.scope,
+            purposes=withdrawal.purposes,
+            reason=withdrawal.reason,
+            status__in=(Status.UNVERIFIED, *WithdrawalRequest.OPEN_STATUSES),
+            created_at__gte=since,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def withdrawal_request_submit(
     *,
     submission_token: uuid.UUID,
@@ -150,11 +188,11 @@ def withdrawal_request_submit(
 ) -> tuple[WithdrawalRequest, bool]:
     """Store a request from the form; return (request, created).
 
-    A signed-in requester is registered at once, with the account's address; a visitor gets a
-    confirm-your-email link. A request filed signed in records whether the account had confirmed its
-    address (`requester_email_verified`), and the application to the privacy mailbox says so, so staff can
-    ask for the confirmation before acting on a request from an address nobody proved. The same submission
-    token twice (a double click, a form sent again) returns the first request and changes nothing.
+    A request filed from an account whose address is confirmed is registered at once, with that address.
+    Any other request waits for the confirm-your-email link, as a visitor's does: nothing goes to the
+    privacy mailbox, and no receipt to the address, until its holder proves it. An account that has not
+    confirmed its address still gets its reference at once, so it can quote it. The same submission token
+    twice (a double click, a form sent again) returns the first request and changes nothing.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
@@ -163,10 +201,11 @@ def withdrawal_request_submit(
     else:
         chosen = set(purposes)
         purposes = [value for value in Purpose.values if value in chosen]
+    registered_now = requester is not None and requester.email_verified_at is not None
     withdrawal = WithdrawalRequest(
         submission_token=submission_token,
         requester=requester,
-        requester_email_verified=requester is not None and requester.email_verified_at is not None,
+        requester_email_verified=registered_now,
         full_name=" ".join(full_name.split()),
         email=(requester.email if requester else email).strip().lower(),
         phone=phone or "",
@@ -180,12 +219,25 @@ def withdrawal_request_submit(
     )
     withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
     _scope_check(withdrawal)
+    existing = _submitted(submission_token)
+    if existing is not None:
+        return existing, False
+    existing = _same_request_pending(withdrawal)
+    if existing is not None:
+        if existing.status == Status.UNVERIFIED or existing.requester_id is None:
+            # Sent again, perhaps because no email came: the same link goes to the address again. A
+            # visitor learns nothing more than from a new request; the address's holder gets the link,
+            # which leads to the request's page once it is registered.
+            outbox_emails_queue(emails=[emails.confirmation(existing, again=str(submission_token))])
+        return existing, False
     try:
         with transaction.atomic():
-            if requester is not None:
+            if registered_now:
                 _register(withdrawal)
+            elif requester is not None:
+                withdrawal.reference = _reference_take(year=working_days.local_date(timezone.now()).year)
             withdrawal.save()
-            kinds = [Kind.SUBMITTED] if requester is None else [Kind.SUBMITTED, Kind.VERIFIED]
+            kinds = [Kind.SUBMITTED, Kind.VERIFIED] if registered_now else [Kind.SUBMITTED]
             TimelineEntry.objects.bulk_create(
                 [
                     TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
@@ -201,7 +253,7 @@ def withdrawal_request_submit(
                     ip=ip,
                 )
             ]
-            if requester is not None:
+            if registered_now:
                 events.append(
                     audit_event_build(
                         actor=requester,
@@ -217,7 +269,9 @@ def withdrawal_request_submit(
                 )
             audit_events_record(events)
             outbox_emails_queue(
-                emails=emails.registration(withdrawal) if requester else [emails.confirmation(withdrawal)]
+                emails=emails.registration(withdrawal)
+                if registered_now
+                else [emails.confirmation(withdrawal)]
             )
     except IntegrityError:
         # The same form arrived twice (sent again, or a double click): the first copy stands, the unique
@@ -227,6 +281,105 @@ def withdrawal_request_submit(
             raise
         return existing, False
     return withdrawal, True
+
+
+SCAN_MAX_BYTES = 10 * 1024 * 1024
+SCAN_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
+
+
+def withdrawal_request_register_received(
+    *,
+    actor: Any,
+    channel: str,
+    received_at: datetime,
+    full_name: str,
+    email: str,
+    phone: Any,
+    postal_address: str,
+    scope: str,
+    purposes: list[str],
+    reason: str,
+    acknowledgement: bool,
+    language: str,
+    scan: Any = None,
+    ip: str | None = None,
+) -> WithdrawalRequest:
+    """Register an application that reached us by email, post or in person, as staff entered it.
+
+    It is registered at once, in the same reference series; its term counts from `received_at`, and the
+    written application goes to the privacy mailbox and the receipt to the requester's address, if any, as
+    for one from the web form. `scan` is an uploaded file (PDF or image, at most 10 MB) or None.
+    """
+    if channel not in WithdrawalRequest.Channel.values or channel == WithdrawalRequest.Channel.WEB:
+        raise ValidationError(_("Choose how the application reached us."), code="channel")
+    now = timezone.now()
+    if received_at > now:
+        raise ValidationError(_("The application cannot have reached us in the future."), code="received_at")
+    if working_days.local_date(received_at).year < working_days.local_date(now).year - 1:
+        raise ValidationError(
+            _("An application received before last year cannot be registered here; ask the privacy officer."),
+            code="received_at",
+        )
+    if not email and not postal_address.strip():
+        raise ValidationError(_("Give an email or a postal address to answer to."), code="contact")
+    if scope == WithdrawalRequest.Scope.ALL:
+        purposes = []
+    else:
+        chosen = set(purposes)
+        purposes = [value for value in Purpose.values if value in chosen]
+    withdrawal = WithdrawalRequest(
+        submission_token=uuid.uuid4(),
+        channel=channel,
+        received_at=received_at,
+        full_name=" ".join(full_name.split()),
+        email=(email or "").strip().lower(),
+        phone=phone or "",
+        postal_address=_clean_text(postal_address),
+        scope=scope,
+        purposes=purposes,
+        reason=_clean_text(reason),
+        acknowledgement=bool(acknowledgement),
+        language=language,
+    )
+    withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
+    _scope_check(withdrawal)
+    scan_row = None
+    if scan is not None:
+        if scan.size > SCAN_MAX_BYTES:
+            raise ValidationError(_("The scan is larger than 10 MB."), code="scan")
+        if (scan.content_type or "").split(";")[0].strip().lower() not in SCAN_TYPES:
+            raise ValidationError(_("The scan must be a PDF, JPEG, PNG or TIFF file."), code="scan")
+        scan_row = ApplicationScan(
+            file_name=(scan.name or "scan")[-200:],
+            content_type=scan.content_type,
+            size=scan.size,
+            data=b"".join(scan.chunks()),
+            uploaded_by=actor,
+        )
+    with transaction.atomic():
+        _register(withdrawal)
+        withdrawal.save()
+        if scan_row is not None:
+            scan_row.request = withdrawal
+            scan_row.save()
+        TimelineEntry.objects.bulk_create(
+            [
+                TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=actor)
+                for kind in (Kind.SUBMITTED, Kind.VERIFIED)
+            ]
+        )
+        _audit(
+            withdrawal,
+            action="register_received",
+            actor=actor,
+            ip=ip,
+            channel=channel,
+            received_at=received_at.isoformat(),
+            due_at=withdrawal.due_at.isoformat(),
+            scan=scan_row is not None,
+        )
+        outbox_emails_queue(emails=emails.registration(withdrawal))
+    return withdrawal
 
 
 def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> WithdrawalRequest:
@@ -269,21 +422,18 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
 def withdrawal_request_information_provide(
     *, withdrawal: WithdrawalRequest, answer: str, ip: str | None = None, actor: Any = None
 ) -> WithdrawalRequest:
-    """Take the requester's answer; restart the clock and move the due date by the working days paused."""
+    """Take the requester's answer and return the request to review; the due date stays where it was."""
     answer = _clean_text(answer)
     if not answer:
         raise ValidationError(_("Write your answer."), code="required")
     with transaction.atomic():
         locked = _locked(withdrawal, Step.INFORMATION_PROVIDE)
-        now = timezone.now()
-        paused = working_days.working_days_between(locked.pause_started_at, now)
-        locked.due_at = working_days.due_at_extended(locked.due_at, paused)
-        locked.paused_working_days += paused
+        waited_since = locked.pause_started_at
         locked.pause_started_at = None
         locked.status = Status.IN_REVIEW
         locked.save()
         entry = _timeline(locked, kind=Kind.INFORMATION_PROVIDED, visible=True, text=answer, actor=actor)
-        _audit(locked, action="information_provide", actor=actor, ip=ip, paused_working_days=paused)
+        _audit(locked, action="information_provide", actor=actor, ip=ip, asked_at=waited_since.isoformat())
         outbox_emails_queue(
             emails=[emails.to_staff(locked, event="answered", key=f"answered:{entry.pk}", text=answer)]
         )
@@ -302,7 +452,14 @@ def withdrawal_request_cancel(
         locked.save()
         _timeline(locked, kind=Kind.CANCELLED, visible=True, actor=actor)
         _audit(locked, action="cancel", actor=actor, ip=ip)
-        outbox_emails_queue(emails=[emails.to_staff(locked, event="cancelled", key="cancelled")])
+        outbox_emails_queue(
+            emails=[
+                emails.to_staff(locked, event="cancelled", key="cancelled"),
+                *emails.to_requester_if_possible(
+                    locked, template="withdrawal_cancelled", key="cancelled-receipt"
+                ),
+            ]
+        )
     return _refresh(withdrawal, locked)
 
 
@@ -347,7 +504,7 @@ def withdrawal_request_review_start(
 def withdrawal_request_information_ask(
     *, withdrawal: WithdrawalRequest, actor: Any, message: str, ip: str | None = None
 ) -> WithdrawalRequest:
-    """Ask the requester for more information; the clock stops until they answer."""
+    """Ask the requester for more information. The statutory term keeps running while we wait."""
     message = _clean_text(message)
     if not message:
         raise TransitionNotAllowed(_("Write what you need to know from the requester."))
@@ -358,13 +515,14 @@ def withdrawal_request_information_ask(
         locked.save()
         entry = _timeline(locked, kind=Kind.INFORMATION_REQUESTED, visible=True, text=message, actor=actor)
         _audit(locked, action="information_request", actor=actor, ip=ip)
-        email = emails.to_requester(
-            locked,
-            template="withdrawal_information_requested",
-            key=f"information:{entry.pk}",
-            message=message,
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked,
+                template="withdrawal_information_requested",
+                key=f"information:{entry.pk}",
+                message=message,
+            )
         )
-        outbox_emails_queue(emails=[email])
     return _refresh(withdrawal, locked)
 
 
@@ -391,11 +549,14 @@ def withdrawal_request_grant(
         if parties:
             names = ", ".join(party.name for party in parties)
             _timeline(locked, kind=Kind.THIRD_PARTIES_NOTIFIED, visible=False, text=names, actor=actor)
+            ThirdPartyNotice.objects.bulk_create(
+                [ThirdPartyNotice(request=locked, third_party=party, sent_at=now) for party in parties]
+            )
         effects["third_parties"] = [party.pk for party in parties]
         _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
         _audit(locked, action="grant", actor=actor, ip=ip, scope=locked.scope, **effects)
-        decision = emails.to_requester(locked, template="withdrawal_granted", key="decision")
-        outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), decision])
+        decision = emails.to_requester_if_possible(locked, template="withdrawal_granted", key="decision")
+        outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), *decision])
     return _refresh(withdrawal, locked)
 
 
@@ -415,10 +576,11 @@ def withdrawal_request_refuse(
         locked.save()
         _timeline(locked, kind=Kind.REFUSED, visible=True, text=reason, actor=actor)
         _audit(locked, action="refuse", actor=actor, ip=ip)
-        email = emails.to_requester(
-            locked, template="withdrawal_refused", key="decision", decision_reason=reason
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked, template="withdrawal_refused", key="decision", decision_reason=reason
+            )
         )
-        outbox_emails_queue(emails=[email])
     return _refresh(withdrawal, locked)
 
 
@@ -434,6 +596,47 @@ def withdrawal_request_note_add(
         entry = _timeline(withdrawal, kind=Kind.NOTE, visible=False, text=text, actor=actor)
         _audit(withdrawal, action="note", actor=actor, ip=ip, entry=entry.pk)
     return entry
+
+
+def withdrawal_third_party_confirm(
+    *, notice: ThirdPartyNotice, actor: Any, confirmed_at: datetime, note: str, ip: str | None = None
+) -> ThirdPartyNotice:
+    """Record that a third party confirmed it stopped processing; a confirmation is recorded once."""
+    note = _clean_text(note)
+    if not note:
+        raise ValidationError(_("Say how they confirmed it, for example the date and number of their reply."))
+    if confirmed_at > timezone.now():
+        raise ValidationError(_("The confirmation cannot be in the future."))
+    if confirmed_at < notice.sent_at:
+        raise ValidationError(_("The confirmation cannot be earlier than the notice."))
+    with transaction.atomic():
+        locked = (
+            ThirdPartyNotice.objects.select_for_update()
+            .select_related("request", "third_party")
+            .get(pk=notice.pk)
+        )
+        if locked.confirmed_at is not None:
+            raise TransitionNotAllowed(_("This third party's confirmation is recorded already."))
+        locked.confirmed_at = confirmed_at
+        locked.confirmed_by = actor
+        locked.confirmation_note = note
+        locked.save(update_fields=["confirmed_at", "confirmed_by", "confirmation_note"])
+        _timeline(
+            locked.request,
+            kind=Kind.THIRD_PARTY_CONFIRMED,
+            visible=False,
+            text=f"{locked.third_party.name}: {note}",
+            actor=actor,
+        )
+        _audit(
+            locked.request,
+            action="third_party_confirm",
+            actor=actor,
+            ip=ip,
+            third_party=locked.third_party_id,
+            confirmed_at=confirmed_at.isoformat(),
+        )
+    return locked
 
 
 def withdrawal_request_view_record(
@@ -545,11 +748,17 @@ def withdrawal_unverified_purge(*, now: datetime | None = None) -> int:
 
 
 def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | None:
-    """Email the privacy mailbox the overdue and nearly due requests; nothing when there are none."""
+    """Email the privacy mailbox the overdue and nearly due requests (those waiting for the requester
+    flagged), and the third parties that have not confirmed they stopped within the term; nothing when
+    there is nothing to say."""
     now = now or timezone.now()
     overdue = list(selectors.withdrawal_requests_overdue(now=now).select_related("assignee"))
     due_soon = list(selectors.withdrawal_requests_due_soon(now=now).select_related("assignee"))
-    if not overdue and not due_soon:
+    parties_late = [
+        notice
+        for notice in selectors.third_party_notices_unconfirmed().filter(request__due_at__lte=now)[:200]
+    ]
+    if not overdue and not due_soon and not parties_late:
         return None
     language = settings.PRIVACY_MAILBOX_LANGUAGE
 
@@ -565,12 +774,25 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
             "days_left": selectors.withdrawal_due_state(withdrawal, now=now).days_left,
             "assignee": withdrawal.assignee.email if withdrawal.assignee else "",
             "admin_path": selectors.withdrawal_admin_path(withdrawal),
+            # The wait for the requester runs into the due date: the term does not stop for it.
+            "waiting_since": emails.day_text(working_days.local_date(withdrawal.pause_started_at), language)
+            if withdrawal.pause_started_at
+            else "",
         }
 
     digest = emails.due_digest(
         today=working_days.local_date(now),
         overdue=[row(item) for item in overdue],
         due_soon=[row(item) for item in due_soon],
+        third_parties=[
+            {
+                "reference": notice.request.reference,
+                "party": notice.third_party.name,
+                "told_on": emails.day_text(working_days.local_date(notice.sent_at), language),
+                "admin_path": selectors.withdrawal_admin_path(notice.request),
+            }
+            for notice in parties_late
+        ],
     )
     return outbox_email_queue(email=digest)
 

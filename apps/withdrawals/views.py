@@ -21,6 +21,7 @@ from .models import WithdrawalRequest
 logger = logging.getLogger(__name__)
 
 SENT_SESSION_KEY = "withdrawals_sent_email"
+SENT_REFERENCE_SESSION_KEY = "withdrawals_sent_reference"
 
 
 def _ip_key(group, request) -> str:
@@ -60,7 +61,7 @@ def withdrawal_form(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                withdrawal, _created = services.withdrawal_request_submit(
+                withdrawal, created = services.withdrawal_request_submit(
                     submission_token=data["submission_token"],
                     requester=user,
                     full_name=data["full_name"],
@@ -77,13 +78,16 @@ def withdrawal_form(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                if user is not None and withdrawal.requester_id == user.pk and withdrawal.reference:
-                    messages.success(
-                        request,
-                        _("Your request %(reference)s is registered.") % {"reference": withdrawal.reference},
-                    )
+                if user is not None and withdrawal.requester_id == user.pk and withdrawal.verified_at:
+                    if created:
+                        message = _("Your request %(reference)s is registered.")
+                    else:
+                        message = _("You sent this request already; it is registered as %(reference)s.")
+                    messages.success(request, message % {"reference": withdrawal.reference})
                     return redirect(selectors.withdrawal_status_path(withdrawal))
                 request.session[SENT_SESSION_KEY] = withdrawal.email
+                # An account that has not confirmed its address has its reference already, to quote.
+                request.session[SENT_REFERENCE_SESSION_KEY] = withdrawal.reference or ""
                 return redirect("withdrawals:sent")
     else:
         form = WithdrawalRequestForm(user=user, initial={"submission_token": uuid.uuid4()})
@@ -107,6 +111,7 @@ def withdrawal_sent(request):
         "withdrawals/sent.html",
         {
             "email": request.session.get(SENT_SESSION_KEY, ""),
+            "reference": request.session.get(SENT_REFERENCE_SESSION_KEY, ""),
             "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
             "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
         },

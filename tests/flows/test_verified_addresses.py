@@ -1,6 +1,6 @@
 """Only confirmed addresses are trusted: an account that merely claims an address (anyone may sign up with
-any address) accepts the policy on record as unconfirmed, files withdrawals that reach the privacy mailbox
-marked as coming from an unconfirmed address, and never sees a request the address's owner filed; sign-up
+any address) accepts the policy on record as unconfirmed, files withdrawals that wait for the link sent to the
+address, as a visitor's do, and never sees a request the address's owner filed; sign-up
 with a taken address creates nothing, signs nobody in and never says the address has an account."""
 
 import pytest
@@ -54,20 +54,19 @@ def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy
     assert signup_acceptance.email_verified is False
     assert "email address not confirmed" in squatter.get("/privacy/me/")
 
-    # Filed signed in, the request is registered at once, but the privacy mailbox is told plainly that the
-    # account never confirmed the address; the receipt goes to the account's address, the owner's mailbox.
+    # Filed signed in, the request gets its reference at once but waits for the link, as a visitor's does:
+    # the link goes to the address (the owner's mailbox), and nothing reaches the privacy mailbox.
     form = squatter.get("/privacy/withdraw/")
-    assert "Your email address is not confirmed yet" in form
+    assert "email address is not confirmed yet, so we check it as for anyone" in form
     page = file_withdrawal(squatter)
-    assert page.path.startswith("/privacy/withdraw/status/")
+    assert page.path == "/privacy/withdraw/sent/"
     squatters = WithdrawalRequest.objects.get()
-    assert (squatters.status, squatters.requester) == ("submitted", account)
+    assert (squatters.status, squatters.requester) == ("unverified", account)
     assert squatters.reference in page and squatters.requester_email_verified is False
     sent = deliver_emails()
-    application = the_email(settings.PRIVACY_MAILBOX, sent, subject=squatters.reference)
-    assert "Account address confirmed: no" in application.body
-    assert "Ask them to confirm it from their account page before acting on the request." in application.body
-    the_email(OWNER, sent, subject=squatters.reference)
+    assert emails_to(settings.PRIVACY_MAILBOX, sent) == []
+    [link_mail] = [message for message in emails_to(OWNER, sent) if "Confirm your request" in message.subject]
+    assert "Not Dana" not in link_mail.body  # nothing the squatter typed reaches the owner
 
     # The owner files from the address and confirms from the mailbox, with a phone and a private reason.
     owner = Visitor()
@@ -85,7 +84,7 @@ def test_an_account_squatting_an_address_never_reaches_its_owners_request(policy
     assert "Email confirmed: yes" in application.body and "Ask them to confirm" not in application.body
 
     mine = squatter.get("/privacy/me/")
-    assert squatters.reference in mine  # the account filed that one itself
+    assert squatters.reference not in mine  # never confirmed, never registered
     assert owners.reference not in mine and "Private reason." not in mine and "701" not in mine
     assert page.path not in mine.links("/privacy/withdraw/status/")
 

@@ -123,7 +123,7 @@ def test_staff_assign_review_ask_then_grant_after_the_requesters_answer(policy_i
     page = staff.submit(page, action="/workflow/review/")
     assert "Review started." in page
     page = staff.submit(page, action="/workflow/ask/", message="Which shop did you register in?")
-    assert "the clock is paused until they answer" in page
+    assert "The term keeps running while you wait." in page
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.assignee) == ("awaiting_information", officer)
     assert withdrawal.pause_started_at is not None

@@ -110,10 +110,12 @@ def figures_in(html: str) -> dict[str, tuple[str, str]]:
 
 
 def test_request_figures_against_known_data(requests_data, django_assert_num_queries):
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         figures = withdrawal_dashboard_figures(now=NOW)
     assert figures.open_by_status == {"submitted": 2, "in_review": 1, "awaiting_information": 1}
     assert figures.overdue == 1
+    assert figures.waiting_near_due == 0  # asked on 24 November, due in December
+    assert figures.third_parties_unconfirmed == 0
     assert figures.decided == 3
     assert figures.median_days_to_decide == 4.0
 
@@ -148,6 +150,8 @@ def test_officer_sees_every_figure_and_each_links_to_its_list(client, requests_d
             "status-in_review": "1",
             "status-awaiting_information": "1",
             "overdue": "1",
+            "waiting-near-due": "0",
+            "third-parties-unconfirmed": "0",
             "median": "4.0",
             "method-explicit": "3",
             "method-implicit": "1",

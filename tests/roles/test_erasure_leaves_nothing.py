@@ -18,6 +18,7 @@ from apps.acceptances import services as acceptance_services
 from apps.acceptances.models import UseReport
 from apps.accounts import services as account_services
 from apps.accounts.tasks import retention_erase
+from apps.accounts.tokens import email_verify_token_make
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_tracking_record
 from apps.withdrawals import services as withdrawal_services
@@ -66,6 +67,7 @@ def account_holder(who: dict[str, str], *, staff, client, version) -> object:
         language="en",
         ip=who["ip"],
     )
+    user = account_services.user_email_verify(token=email_verify_token_make(user), ip=who["ip"])
     account_services.user_profile_update(
         user=user, full_name=who["full_name"], phone=who["phone"], language="kk", ip=who["ip"]
     )

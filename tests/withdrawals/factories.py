@@ -1,3 +1,4 @@
+import itertools
 import uuid
 
 import factory
@@ -16,6 +17,11 @@ class ThirdPartyFactory(factory.django.DjangoModelFactory):
     active = True
 
 
+# Each request the factory files is a different one: the same words from the same address within two days
+# would be taken for the same form sent again.
+_number = itertools.count(1)
+
+
 def submit(*, requester=None, email="visitor@example.kz", scope="all", purposes=(), language="en", **extra):
     """File a request through the service, as the form does; return it."""
     data = {
@@ -26,7 +32,7 @@ def submit(*, requester=None, email="visitor@example.kz", scope="all", purposes=
         "phone": "+77011234567",
         "scope": scope,
         "purposes": list(purposes),
-        "reason": "I no longer use the services.",
+        "reason": f"I no longer use the services. ({next(_number)})",
         "acknowledgement": scope == "all",
         "language": language,
         "ip": "203.0.113.5",

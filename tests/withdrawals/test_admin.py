@@ -103,9 +103,10 @@ def test_change_page_says_whether_the_requesters_address_was_confirmed(client, s
         withdrawal.pk: client.get(change_url(withdrawal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
         for withdrawal in (unconfirmed, confirmed, visitor)
     }
-    warning = "Ask them to confirm it from their account page before acting on the request."
+    warning = "The requester has not confirmed this request yet."
+    # Filed from an unconfirmed account: it waits for the link like a visitor's, and staff see why.
+    assert unconfirmed.status == "unverified" and warning in pages[unconfirmed.pk]
     assert "Account address confirmed: <strong>no</strong>" in pages[unconfirmed.pk]
-    assert warning in pages[unconfirmed.pk]
     assert "Account address confirmed: yes" in pages[confirmed.pk] and warning not in pages[confirmed.pk]
     assert "Email confirmed: yes" in pages[visitor.pk] and warning not in pages[visitor.pk]
 
@@ -203,13 +204,15 @@ def test_view_only_staff_cannot_run_steps(client):
     assert client.post(step_url(withdrawal, "review")).status_code == 403
 
 
-def test_change_form_saves_nothing_and_there_is_no_add_or_delete(client, staff):
+def test_change_form_saves_nothing_and_add_is_the_register_form_and_there_is_no_delete(client, staff):
     withdrawal = verified()
     response = client.post(change_url(withdrawal), {"status": "granted", "email": "evil@example.kz"})
     assert response.status_code == 302
     withdrawal.refresh_from_db()
     assert withdrawal.status == "submitted" and withdrawal.email != "evil@example.kz"
-    assert client.get(CHANGELIST + "add/").status_code == 403
+    add = client.get(CHANGELIST + "add/", HTTP_ACCEPT_LANGUAGE="en")
+    assert add.status_code == 200 and 'name="received_at"' in add.content.decode()
+    assert 'name="status"' not in add.content.decode()
     assert client.get(change_url(withdrawal).replace("change/", "delete/")).status_code == 403
 
 
@@ -251,7 +254,7 @@ def test_csv_export_lists_the_selection_safely_and_is_audited(client, staff):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 2
-    assert rows[0][:5] == ["reference", "status", "scope", "purposes", "full name"] and len(rows[0]) == 16
+    assert rows[0][:5] == ["reference", "status", "scope", "purposes", "full name"] and len(rows[0]) == 17
     assert rows[1][0] == withdrawal.reference
     assert rows[1][4].startswith("'=")  # a spreadsheet will not run it
     export = AuditEvent.objects.get(action="export.csv", actor=staff)

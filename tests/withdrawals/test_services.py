@@ -1,7 +1,7 @@
 """Workflow transitions, their timeline and audit rows, the effects of granting, and the sweeps."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,23 +94,35 @@ def test_confirmed_visitor_request_is_linked_to_the_account_that_confirmed_that_
 # --- Only verified addresses are trusted ----------------------------------------------------------
 
 
-def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_marked_unconfirmed():
+def test_signed_in_account_with_an_unverified_address_waits_for_the_confirm_link_like_a_visitor():
     user = UserFactory(unverified=True, email="claimed@example.kz", language="ru")
     withdrawal = submit(requester=user, email="ignored@example.kz", language="ru")
-    assert withdrawal.status == Status.SUBMITTED and withdrawal.reference
+    # It has its reference to quote, but is not registered: nothing reaches the privacy mailbox.
+    assert withdrawal.status == Status.UNVERIFIED and withdrawal.reference.startswith("WR-")
+    assert withdrawal.due_at is None and withdrawal.verified_at is None
     assert withdrawal.requester == user and withdrawal.email == "claimed@example.kz"
-    assert withdrawal.requester_email_verified is False
-    assert kinds(withdrawal) == ["submitted", "verified"]
-    assert actions(withdrawal) == ["withdrawal.submit", "withdrawal.verify"]
-    verify = AuditEvent.objects.get(action="withdrawal.verify", target_id=str(withdrawal.pk))
-    assert verify.details["requester_email_verified"] is False
-    # The application tells the privacy mailbox; the receipt goes to the account's address.
+    assert kinds(withdrawal) == ["submitted"]
+    assert actions(withdrawal) == ["withdrawal.submit"]
+    confirm = OutboxEmail.objects.get(template="withdrawal_confirm")
+    assert (confirm.to, confirm.language) == ("claimed@example.kz", "ru")
+    assert not OutboxEmail.objects.filter(
+        template__in=["withdrawal_application", "withdrawal_received"]
+    ).exists()
+
+    registered = services.withdrawal_request_confirm(
+        token=confirm_token_make(withdrawal.public_id), ip="10.0.0.9"
+    )
+    # Registered under the same reference. The account stays unconfirmed: whoever used the link holds the
+    # address, which says nothing about who holds the account; only the account's own link confirms it.
+    assert registered.status == Status.SUBMITTED and registered.reference == withdrawal.reference
+    assert registered.requester == user and registered.requester_email_verified is True
+    user.refresh_from_db()
+    assert user.email_verified_at is None
     application = OutboxEmail.objects.get(template="withdrawal_application")
-    assert application.context["requester_email_verified"] is False
+    assert application.context["requester_email_verified"] is True
     assert application.reply_to == "claimed@example.kz"
     receipt = OutboxEmail.objects.get(template="withdrawal_received")
     assert (receipt.to, receipt.language) == ("claimed@example.kz", "ru")
-    assert not OutboxEmail.objects.filter(template="withdrawal_confirm").exists()
 
 
 def test_a_confirmed_visitor_request_is_marked_confirmed():
@@ -143,7 +155,7 @@ def test_confirmed_visitor_request_is_not_linked_to_an_account_verified_after_it
 
 def test_my_privacy_never_lists_a_request_the_account_did_not_file_or_verify():
     user = UserFactory(unverified=True, email="claimed@example.kz")
-    filed = submit(requester=user)  # filed signed in: the account's own request
+    filed = verified(requester=user)  # filed signed in and confirmed: the account's own request
     linked_before = verified(email="claimed@example.kz")
     # A request linked to the account by confirmation alone, as confirming once did for any account.
     WithdrawalRequest.objects.filter(pk=linked_before.pk).update(requester=user)
@@ -346,25 +358,54 @@ def test_internal_notes_never_reach_the_requester():
     assert not OutboxEmail.objects.filter(context__icontains="Secret").exists()
 
 
-def test_asking_for_information_pauses_the_clock_and_answer_extends_due_date():
+def test_waiting_for_information_never_moves_the_statutory_due_date():
+    """Law 94-V Art. 8(7) has no pause: received 1 June 2026, asked 3 June, answered 10 June; the term still
+    ends with 22 June (it would have been 29 June had the wait been added)."""
     staff = StaffFactory()
-    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=ALMATY), tick=False):
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=ALMATY), tick=False):
         withdrawal = in_review(staff=staff)
-        assert withdrawal.due_at == datetime(2026, 12, 23, tzinfo=ALMATY)
-    with time_machine.travel(datetime(2026, 12, 11, 15, 0, tzinfo=ALMATY), tick=False):  # Friday
+    assert withdrawal.due_at == datetime(2026, 6, 23, tzinfo=ALMATY)
+    with time_machine.travel(datetime(2026, 6, 3, 15, 0, tzinfo=ALMATY), tick=False):
         services.withdrawal_request_information_ask(
             withdrawal=withdrawal, actor=staff, message="Which phone?"
         )
         state = selectors.withdrawal_due_state(withdrawal)
-        assert state.paused and not state.overdue
-    with time_machine.travel(datetime(2026, 12, 17, 9, 0, tzinfo=ALMATY), tick=False):  # Thursday
+        assert state.waiting and state.days_left == 14 and not state.wait_runs_into_due
+    assert withdrawal.pause_started_at == datetime(2026, 6, 3, 15, 0, tzinfo=ALMATY)
+    with time_machine.travel(datetime(2026, 6, 10, 9, 0, tzinfo=ALMATY), tick=False):
         services.withdrawal_request_information_provide(withdrawal=withdrawal, answer="+7 701 111 2233")
-    # Paused Mon 14, Tue 15, Thu 17 (16 is a holiday): 3 working days; 22 Dec + 3 = 25 Dec.
-    assert withdrawal.paused_working_days == 3
-    assert withdrawal.due_at == datetime(2026, 12, 26, tzinfo=ALMATY)
-    assert withdrawal.pause_started_at is None
+    withdrawal.refresh_from_db()
+    assert withdrawal.due_at == datetime(2026, 6, 23, tzinfo=ALMATY)
+    assert selectors.withdrawal_last_day(withdrawal) == date(2026, 6, 22)
+    assert withdrawal.pause_started_at is None and withdrawal.status == "in_review"
+    answered = AuditEvent.objects.get(action="withdrawal.information_provide")
+    assert answered.details["asked_at"].startswith("2026-06-03T")
     update = OutboxEmail.objects.get(template="withdrawal_staff_update")
     assert update.to == staff.email and update.reply_to == withdrawal.email
+
+
+def test_a_visitor_who_confirms_two_days_later_keeps_the_term_from_the_day_the_form_arrived():
+    with time_machine.travel(datetime(2026, 6, 1, 22, 30, tzinfo=ALMATY), tick=False):
+        withdrawal = submit(email="late.confirm@example.kz")
+    with time_machine.travel(datetime(2026, 6, 3, 8, 0, tzinfo=ALMATY), tick=False):
+        registered = services.withdrawal_request_confirm(token=confirm_token_make(withdrawal.public_id))
+    assert registered.received_at == datetime(2026, 6, 1, 22, 30, tzinfo=ALMATY)
+    assert registered.verified_at == datetime(2026, 6, 3, 8, 0, tzinfo=ALMATY)
+    assert registered.due_at == datetime(2026, 6, 23, tzinfo=ALMATY)  # 24:00 Almaty of 22 June
+
+
+def test_a_wait_that_runs_into_the_due_date_is_flagged():
+    staff = StaffFactory()
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=ALMATY), tick=False):
+        withdrawal = in_review(staff=staff)
+    with time_machine.travel(datetime(2026, 6, 19, 10, 0, tzinfo=ALMATY), tick=False):  # 19 and 22 left
+        services.withdrawal_request_information_ask(
+            withdrawal=withdrawal, actor=staff, message="Which phone?"
+        )
+        assert selectors.withdrawal_due_state(withdrawal).wait_runs_into_due
+        assert list(selectors.withdrawal_requests_waiting_near_due()) == [withdrawal]
+        figures = selectors.withdrawal_dashboard_figures()
+        assert figures.waiting_near_due == 1
 
 
 def test_empty_answer_is_refused():
@@ -498,9 +539,12 @@ def test_due_digest_lists_overdue_and_nearly_due_and_skips_empty_days():
         assert services.withdrawal_due_digest_send() is None  # once a day
     assert digest.to == "info@alilo.kz" and digest.language == "kk"
     assert [row["reference"] for row in digest.context["overdue"]] == [overdue.reference]
-    assert [row["reference"] for row in digest.context["due_soon"]] == [soon.reference]
+    # Waiting for the requester stops nothing: that request is due too, and flagged as waiting.
+    due_soon = {row["reference"]: row for row in digest.context["due_soon"]}
+    assert set(due_soon) == {soon.reference, paused.reference}
+    assert due_soon[paused.reference]["waiting_since"] and not due_soon[soon.reference]["waiting_since"]
     listed = {row["reference"] for row in digest.context["overdue"] + digest.context["due_soon"]}
-    assert paused.reference not in listed and later.reference not in listed
+    assert later.reference not in listed
 
 
 def test_signed_in_request_is_registered_with_its_timeline_audit_and_emails():
@@ -521,7 +565,7 @@ def test_a_form_sent_twice_while_signed_in_takes_no_second_number():
     token = uuid.uuid4()
     first = submit(requester=user, submission_token=token)
     again = submit(requester=user, submission_token=token, full_name="Someone Else")
-    following = submit(requester=user)
+    following = submit(requester=user, reason="A second, different request.")
     assert again.pk == first.pk and again.full_name == first.full_name
     number = int(first.reference.rsplit("-", 1)[1])
     assert following.reference == f"{first.reference.rsplit('-', 1)[0]}-{number + 1:06d}"

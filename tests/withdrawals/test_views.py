@@ -113,8 +113,9 @@ def test_bot_trap_pretends_success_and_stores_nothing(client):
 
 def test_per_email_rate_limit_shows_clear_429(client, settings):
     settings.WITHDRAWAL_RATE_PER_EMAIL = "2/h"
-    for _ in range(2):
-        assert client.post(FORM_URL, form_data(email="Flood@example.kz")).status_code == 302
+    for attempt in range(2):
+        data = form_data(email="Flood@example.kz", reason=f"Attempt {attempt}.")
+        assert client.post(FORM_URL, data).status_code == 302
     response = client.post(FORM_URL, form_data(email="flood@example.kz"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
@@ -314,13 +315,13 @@ def test_my_privacy_section_lists_only_the_users_registered_requests(rf):
     assert selectors.my_privacy_section(request) is None
 
 
-def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_told_staff_may_ask(client):
+def test_signed_in_account_with_an_unverified_address_gets_its_reference_and_a_confirm_link(client):
     user = UserFactory(unverified=True, email="claimed@example.kz", language="en")
     client.force_login(user)
     form = client.get(reverse("withdrawals:form"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "As you are signed in, your request is registered at once" in form
-    assert "Your email address is not confirmed yet, so we may ask you to confirm it" in form
-    assert "We email you a link to confirm your address." not in form
+    assert "email address is not confirmed yet, so we check it as for anyone." in form
+    assert "We email you a link to confirm your address." in form
+    assert "As you are signed in, your request is registered at once" not in form
     response = client.post(
         reverse("withdrawals:form"),
         {
@@ -331,12 +332,16 @@ def test_signed_in_account_with_an_unverified_address_is_registered_at_once_and_
             "acknowledgement": "on",
         },
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     withdrawal = WithdrawalRequest.objects.get()
-    assert withdrawal.status == WithdrawalRequest.Status.SUBMITTED and withdrawal.requester == user
-    assert withdrawal.requester_email_verified is False
-    assert withdrawal.reference in response.content.decode()  # the answer page shows it at once
-    assert OutboxEmail.objects.filter(template="withdrawal_application").exists()
+    assert withdrawal.status == WithdrawalRequest.Status.UNVERIFIED and withdrawal.requester == user
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("withdrawals:sent")
+    assert f"Your request has the reference {withdrawal.reference}." in page
+    assert "claimed@example.kz" in page
+    assert not OutboxEmail.objects.filter(template="withdrawal_application").exists()
+    assert OutboxEmail.objects.filter(template="withdrawal_confirm", to="claimed@example.kz").exists()
 
 
 def test_signed_in_account_with_a_confirmed_address_is_not_told_staff_may_ask(client):
