@@ -10,6 +10,7 @@ from tests.accounts.factories import StaffFactory, UserFactory
 ROLE_MIGRATIONS = (
     "apps.accounts.migrations.0002_staff_roles",
     "apps.accounts.migrations.0003_support_access_grant",
+    "apps.withdrawals.migrations.0009_privacy_officer_registers_applications",
     "apps.calendars.migrations.0003_privacy_officer_calendar",
 )
 
