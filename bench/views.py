@@ -14,10 +14,11 @@ from django.utils.html import escape
 from django.utils.translation import get_language
 
 from apps.audit.models import AuditEvent
+from apps.calendars import working_days
 from apps.core.http import client_ip
 from apps.notifications.models import OutboxEmail
 from apps.notifications.tasks import outbox_deliver_batch
-from apps.withdrawals import emails, working_days
+from apps.withdrawals import emails
 from apps.withdrawals.forms import WithdrawalRequestForm
 from apps.withdrawals.models import Purpose, ReferenceCounter, TimelineEntry, WithdrawalRequest
 from bench.common import POLICY_FILE

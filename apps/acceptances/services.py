@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.selectors import user_id_ranges, users_in_agreement
 from apps.accounts.services import user_last_use_record, user_last_uses_raise, user_signup
-from apps.audit.services import audit_event_record
+from apps.audit.services import audit_event_record, audit_personal_data_erase
 from apps.notifications.services import outbox_fanout
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
@@ -470,8 +470,10 @@ def acceptance_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
 
     The evidence trigger allows exactly this update; what was accepted, how and when stays.
     """
+    ids = list(Acceptance.objects.filter(user_id__in=user_ids).values_list("pk", flat=True))
+    audit_personal_data_erase(targets={Acceptance._meta.label_lower: ids})
     return (
-        Acceptance.objects.filter(user_id__in=user_ids)
+        Acceptance.objects.filter(pk__in=ids)
         .exclude(ip__isnull=True, user_agent="")
         .update(ip=None, user_agent="")
     )

@@ -10,7 +10,12 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
+from apps.audit.services import (
+    audit_event_build,
+    audit_event_record,
+    audit_events_record,
+    audit_personal_data_erase,
+)
 from apps.notifications.services import outbox_emails_queue
 
 from . import emails, selectors, tokens
@@ -162,14 +167,17 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                 selectors.users_due_for_erasure(now=now)
                 .select_for_update(skip_locked=True)
                 .order_by("pk")
-                .values_list("pk", "email")[:batch_size]
+                .values_list("pk", "email", "full_name", "phone")[:batch_size]
             )
             if not rows:
                 return erased
-            user_ids = [pk for pk, _email in rows]
-            emails = [email for _pk, email in rows]
+            user_ids = [row[0] for row in rows]
+            emails = [row[1] for row in rows]
             for eraser in _erasers():
                 eraser(user_ids=user_ids, emails=emails)
+            _account_traces_erase(
+                user_ids=user_ids, emails=emails, names=[str(value) for row in rows for value in row[2:]]
+            )
             stamp = timezone.now()
             User.objects.filter(pk__in=user_ids).update(
                 email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
@@ -195,6 +203,48 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                 ]
             )
             erased += len(user_ids)
+
+
+def _account_traces_erase(*, user_ids: list[int], emails: list[str], names: list[str]) -> None:
+    """Erase what the log-in machinery and the logs kept about these users: the personal part of the audit
+    events by or about them (and staff searches that typed their address, name or phone), their sessions,
+    django-axes' records of their log-ins, and the admin's change log naming them."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.sessions.models import Session
+
+    User = get_user_model()
+    audit_personal_data_erase(
+        actor_ids=user_ids,
+        targets={User._meta.label_lower: user_ids},
+        mentions=[*emails, *(name for name in names if name)],
+    )
+    wanted = {str(pk) for pk in user_ids}
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    stale = [
+        session.pk
+        for session in live.iterator(chunk_size=2000)
+        if str(session.get_decoded().get("_auth_user_id", "")) in wanted
+    ]
+    Session.objects.filter(pk__in=stale).delete()
+    usernames = [email.strip().lower() for email in emails]
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        model.objects.filter(username__in=usernames).delete()
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_id__in=sorted(wanted)
+    ).update(object_repr=Concat(Value("erased-"), "object_id"))
+
+
+def retention_sweeps_run(*, now: datetime | None = None) -> dict[str, int]:
+    """Run the daily retention work besides the accounts: each app's sweep in RETENTION_SWEEPS (e.g. the
+    requests of visitors without an account), then drop expired sessions (a visitor's session may hold the
+    address they wrote). Return what each did."""
+    from django.contrib.sessions.models import Session
+
+    done = {path: import_string(path)(now=now) for path in settings.RETENTION_SWEEPS}
+    done["sessions"], _kinds = Session.objects.filter(expire_date__lt=now or timezone.now()).delete()
+    return done
 
 
 def staff_totp_device_start(*, user):

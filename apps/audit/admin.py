@@ -135,6 +135,8 @@ class AuditEventAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             (_("target"), lambda e: e.target_label),
             (_("details"), _details_json),
             (_("IP address"), lambda e: e.ip),
+            (_("personal details"), lambda e: e.personal),
+            (_("personal data erased at"), lambda e: e.personal_erased_at),
         ]
         self.audit_export(request, rows=queryset.count(), name="audit-events")
         rows = queryset.select_related("actor").order_by("created_at", "id").iterator(chunk_size=2000)

@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, by whom, to what. Append-only: never updated or deleted."""
+    """One thing that happened, by whom, to what. Append-only: never updated or deleted, except that its
+    personal part (IP address, target label, personal details) may be cleared by retention erasure, through
+    apps.audit.services.audit_personal_data_erase only; the database enforces both rules."""
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -21,7 +23,23 @@ class AuditEvent(models.Model):
     target_id = models.CharField(_("target id"), max_length=64, blank=True)
     target_label = models.CharField(_("target"), max_length=200, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The personal part: a person's IP address, a label that may name them (an email address), and details
+    # that may (what staff searched for). Retention erasure clears these three and stamps personal_erased_at.
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    personal = models.JSONField(
+        _("personal details"),
+        default=dict,
+        blank=True,
+        help_text=_("Details that may name a person, such as what a staff member searched for."),
+    )
+    personal_erased_at = models.DateTimeField(
+        _("personal data erased at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when retention erasure cleared the IP address, the target label and the personal details."
+        ),
+    )
 
     class Meta:
         verbose_name = _("audit event")

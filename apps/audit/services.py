@@ -1,6 +1,10 @@
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from .models import AuditEvent
 
@@ -23,8 +27,13 @@ def audit_event_build(
     target_label: str = "",
     details: dict | None = None,
     ip: str | None = None,
+    personal: dict | None = None,
 ) -> AuditEvent:
-    """Return an unsaved audit event; audit_events_record appends several in one statement."""
+    """Return an unsaved audit event; audit_events_record appends several in one statement.
+
+    `details` must name people only by id; what may name them (an address typed into a search) goes in
+    `personal`, which retention erasure clears with the IP address and the target label.
+    """
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
@@ -39,6 +48,7 @@ def audit_event_build(
         target_label=target_label[:200],
         details=details or {},
         ip=ip or None,
+        personal=personal or {},
     )
 
 
@@ -80,13 +90,78 @@ def audit_view_record(
     Long values are cut so that one event stays small: lists and mappings to VIEW_ITEMS_KEPT items, text to
     VIEW_TEXT_KEPT characters.
     """
-    details = {key: _view_detail(value) for key, value in (details or {}).items()}
+    shown = {key: _view_detail(value) for key, value in (details or {}).items()}
     return audit_event_record(
         actor=actor,
         action=action,
         target=target,
         target_type=target_type,
         target_label=target_label,
-        details=details,
+        details={key: value for key, value in shown.items() if key not in VIEW_PERSONAL_KEYS},
+        personal={key: value for key, value in shown.items() if key in VIEW_PERSONAL_KEYS},
         ip=ip,
     )
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+# What a staff member typed (a search, filters, a query string) may be a person's address, name or phone.
+VIEW_PERSONAL_KEYS = ("search", "filters", "query")
+VIEW_ACTIONS = ("admin.list", "admin.lookup_refused", "export.csv")
+MENTION_MIN_LENGTH = 5
+MENTIONS_PER_QUERY = 50
+
+
+def _mention_forms(mentions: Iterable[str]) -> list[str]:
+    """Return each mention as stored in JSON text: as it is (PostgreSQL's jsonb) and with non-ASCII
+    characters escaped (SQLite keeps JSON as Python's json.dumps writes it)."""
+    forms: set[str] = set()
+    for mention in mentions:
+        text = (mention or "").strip().lower()
+        if len(text) >= MENTION_MIN_LENGTH:
+            forms.add(text)
+            forms.add(json.dumps(text)[1:-1])
+    return sorted(forms)
+
+
+def audit_personal_data_erase(
+    *,
+    actor_ids: Iterable[int] = (),
+    targets: dict[str, Iterable[Any]] | None = None,
+    mentions: Iterable[str] = (),
+) -> int:
+    """Clear the personal part (IP address, target label, personal details) of the audit events about a
+    person whose data is erased (policy clause 2.4); the only way an audit event changes at all.
+
+    The events are those the person did (`actor_ids`), those about their rows (`targets`: model label ->
+    ids, e.g. {"accounts.user": [7]}), and staff views whose typed search or filters contain one of
+    `mentions` (their address, name, phone; shorter than MENTION_MIN_LENGTH is ignored). Who did what, to
+    which id, when, and the details stay. Returns how many events changed; running it again changes none.
+    """
+    where = models.Q(pk__in=[])
+    actor_ids = list(actor_ids)
+    if actor_ids:
+        where |= models.Q(actor_id__in=actor_ids)
+    for target_type, ids in (targets or {}).items():
+        ids = [str(pk) for pk in ids]
+        if ids:
+            where |= models.Q(target_type=target_type, target_id__in=ids)
+    pending = AuditEvent.objects.filter(personal_erased_at__isnull=True)
+    found = set(pending.filter(where).values_list("pk", flat=True))
+    forms = _mention_forms(mentions)
+    typed = pending.filter(action__in=VIEW_ACTIONS).annotate(
+        personal_text=Cast("personal", models.TextField())
+    )
+    for start in range(0, len(forms), MENTIONS_PER_QUERY):
+        said = models.Q(pk__in=[])
+        for form in forms[start : start + MENTIONS_PER_QUERY]:
+            said |= models.Q(personal_text__icontains=form)
+        found.update(typed.filter(said).values_list("pk", flat=True))
+    ids = sorted(found)
+    stamp = timezone.now()
+    changed = 0
+    for start in range(0, len(ids), 1000):
+        changed += AuditEvent.objects.filter(
+            pk__in=ids[start : start + 1000], personal_erased_at__isnull=True
+        ).update(ip=None, target_label="", personal={}, personal_erased_at=stamp)
+    return changed

@@ -336,15 +336,39 @@ def outbox_personal_data_erase(
     """Erase the personal data of emails (retention erasure): the address of those to these users or
     addresses, and the reply-to and rendered context of those too and of those about `topic` / `object_ids`
     (an email to the privacy mailbox about a person's request). Returns how many rows changed."""
+    from apps.audit.services import audit_personal_data_erase
+
     now = timezone.now()
     to_person = models.Q(user_id__in=list(user_ids)) | models.Q(to__in=list(emails))
-    changed = OutboxEmail.objects.filter(to_person).update(
-        to=ERASED_EMAIL, reply_to="", context={}, updated_at=now
+    ids = list(OutboxEmail.objects.filter(to_person).values_list("pk", flat=True))
+    # A provider's error or delivery report may quote the address.
+    changed = OutboxEmail.objects.filter(pk__in=ids).update(
+        to=ERASED_EMAIL, reply_to="", context={}, last_error="", tracking_detail="", updated_at=now
     )
     if topic and object_ids:
         changed += OutboxEmail.objects.filter(topic=topic, object_id__in=list(object_ids)).update(
             reply_to="", context={}, updated_at=now
         )
+    audit_personal_data_erase(targets={OutboxEmail._meta.label_lower: ids})
+    return changed
+
+
+def outbox_topic_personal_data_erase(*, topic: str, object_ids: list[int], emails: list[str]) -> int:
+    """Erase the personal data of the emails about these objects only (a visitor's request, which belongs to
+    no account): their reply-to and rendered context, and the address of those sent to `emails`. Emails to
+    the same addresses about anything else stay. Returns how many rows changed."""
+    from apps.audit.services import audit_personal_data_erase
+
+    if not topic or not object_ids:
+        return 0
+    now = timezone.now()
+    about = OutboxEmail.objects.filter(topic=topic, object_id__in=list(object_ids))
+    ids = list(about.filter(to__in=list(emails)).values_list("pk", flat=True))
+    changed = OutboxEmail.objects.filter(pk__in=ids).update(
+        to=ERASED_EMAIL, reply_to="", context={}, last_error="", tracking_detail="", updated_at=now
+    )
+    changed += about.exclude(pk__in=ids).update(reply_to="", context={}, updated_at=now)
+    audit_personal_data_erase(targets={OutboxEmail._meta.label_lower: ids})
     return changed
 
 

@@ -22,13 +22,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import SUPPORT
 from apps.audit.services import audit_view_record
+from apps.calendars import working_days
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin, ShownFieldsOnlyMixin
 from apps.core.dates import COMPANY_TZ
 from apps.core.exports import csv_export_response
 from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
-from . import selectors, services, working_days
+from . import selectors, services
 from .forms import (
     AssignForm,
     GrantForm,

@@ -11,10 +11,13 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.selectors import retention_cutoff
+from apps.calendars import working_days
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_emails_about
+from apps.notifications.services import ERASED_EMAIL
 
-from . import tokens, working_days
+from . import tokens
 from .models import ApplicationScan, ThirdPartyNotice, TimelineEntry, WithdrawalRequest
 
 
@@ -295,3 +298,15 @@ def admin_dashboard_block(request) -> dict | None:
             ),
         },
     }
+
+
+def withdrawal_visitor_requests_due_for_erasure(*, now: datetime | None = None) -> QuerySet:
+    """Requests filed without an account, decided or cancelled more than RETENTION_YEARS ago, whose personal
+    data is still there (policy clause 2.4: a visitor's request has no agreement whose end starts the clock,
+    so its closing does)."""
+    cutoff = retention_cutoff(now=now)
+    Status = WithdrawalRequest.Status
+    closed_before = Q(status__in=WithdrawalRequest.DECIDED_STATUSES, decided_at__lt=cutoff) | Q(
+        status=Status.CANCELLED, cancelled_at__lt=cutoff
+    )
+    return WithdrawalRequest.objects.filter(closed_before, requester__isnull=True).exclude(email=ERASED_EMAIL)

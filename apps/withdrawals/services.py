@@ -15,15 +15,22 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import SUPPORT
 from apps.accounts.services import user_agreement_end, user_consent_withdraw
-from apps.audit.services import audit_event_build, audit_event_record, audit_events_record
+from apps.audit.services import (
+    audit_event_build,
+    audit_event_record,
+    audit_events_record,
+    audit_personal_data_erase,
+)
+from apps.calendars import working_days
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
     outbox_email_queue,
     outbox_emails_queue,
     outbox_personal_data_erase,
+    outbox_topic_personal_data_erase,
 )
 
-from . import emails, selectors, tokens, working_days
+from . import emails, selectors, tokens
 from .emails import TOPIC
 from .models import (
     ApplicationScan,
@@ -659,6 +666,13 @@ def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
     ids = [pk for pk, _email in rows]
     addresses = sorted({email for _pk, email in rows} - {ERASED_EMAIL})
     outbox_personal_data_erase(emails=addresses, topic=TOPIC, object_ids=ids)
+    return _requests_anonymise(ids)
+
+
+def _requests_anonymise(ids: list[int]) -> int:
+    """Clear the personal data of these requests, the requester's words in their timelines and the personal
+    part of the audit events about them; return how many requests changed."""
+    audit_personal_data_erase(targets={WithdrawalRequest._meta.label_lower: ids})
     TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
         text=""
     )
@@ -673,6 +687,42 @@ def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
     )
 
 
+def withdrawal_visitor_requests_erase(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Anonymise the requests filed without an account RETENTION_YEARS after they were decided or cancelled
+    (policy clause 2.4; a daily retention sweep), with the emails about them and the personal part of their
+    audit events, chunk by chunk with one `retention.erase` event per request; return how many."""
+    erased = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                selectors.withdrawal_visitor_requests_due_for_erasure(now=now)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", "email", "full_name", "phone", "reference")[:batch_size]
+            )
+            if not rows:
+                return erased
+            ids = [row[0] for row in rows]
+            addresses = sorted({row[1] for row in rows})
+            outbox_topic_personal_data_erase(topic=TOPIC, object_ids=ids, emails=addresses)
+            mentions = [*addresses, *(str(value) for row in rows for value in row[2:4] if value)]
+            audit_personal_data_erase(mentions=mentions)
+            _requests_anonymise(ids)
+            audit_events_record(
+                [
+                    audit_event_build(
+                        action="retention.erase",
+                        target_type=WithdrawalRequest._meta.label_lower,
+                        target_id=str(pk),
+                        target_label=reference,
+                        details={"retention_years": settings.RETENTION_YEARS, "visitor": True},
+                    )
+                    for pk, *_personal, reference in rows
+                ]
+            )
+            erased += len(ids)
+
+
 # --- sweeps ----------------------------------------------------------------------------------------
 
 
@@ -681,9 +731,13 @@ def withdrawal_unverified_purge(*, now: datetime | None = None) -> int:
     cutoff = selectors.unverified_purge_cutoff(now=now)
     with transaction.atomic():
         stale = WithdrawalRequest.objects.filter(status=Status.UNVERIFIED, created_at__lt=cutoff)
-        ids = list(stale.values_list("pk", flat=True))
+        rows = list(stale.values_list("pk", "email"))
+        ids = [pk for pk, _email in rows]
         if not ids:
             return 0
+        # The confirm-your-email message and the events of the request would otherwise keep the address.
+        outbox_topic_personal_data_erase(topic=TOPIC, object_ids=ids, emails=sorted({e for _pk, e in rows}))
+        audit_personal_data_erase(targets={WithdrawalRequest._meta.label_lower: ids})
         WithdrawalRequest.objects.filter(pk__in=ids).delete()
         audit_event_record(
             action="withdrawal.purge_unverified",

@@ -46,6 +46,7 @@ LOCAL_APPS = [
     "apps.accounts",
     "apps.policies",
     "apps.acceptances",
+    "apps.calendars",
     "apps.withdrawals",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -207,10 +208,13 @@ MY_PRIVACY_SECTIONS = [
 ADMIN_DASHBOARD_BLOCKS = [
     "apps.withdrawals.selectors.admin_dashboard_block",
     "apps.acceptances.selectors.admin_dashboard_block",
+    "apps.calendars.selectors.admin_dashboard_block",
 ]
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 # Each process keeps the version in force this many seconds before asking the cache again (0: every time).
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)
+# Each process keeps the calendar exceptions this long before asking the cache whether they changed.
+CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=30)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 # Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
 POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
@@ -357,6 +361,10 @@ RETENTION_ERASERS = [
     "apps.notifications.services.outbox_personal_data_erase",
     "apps.acceptances.services.acceptance_personal_data_erase",
     "apps.withdrawals.services.withdrawal_personal_data_erase",
+]
+# Daily retention sweeps of personal data that belongs to no account: f(*, now) -> int.
+RETENTION_SWEEPS = [
+    "apps.withdrawals.services.withdrawal_visitor_requests_erase",
 ]
 RATELIMIT_IP_META_KEY = "apps.core.http.client_ip"
 # "N/period" (s, m, h, d; e.g. "10/5m"). Per address first, then per email where the form has one.

@@ -30,3 +30,5 @@ WHITENOISE_USE_FINDERS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
 # Every test sees the version in force its own set-up left in the (cleared) cache.
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=0)
+# Every test sees the calendar exceptions its own set-up wrote.
+CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=0)

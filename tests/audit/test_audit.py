@@ -1,6 +1,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
@@ -90,3 +91,76 @@ def test_changelist_filters_by_actor_and_system(client):
     assert [event.action for event in by_staff] == ["by.staff"]
     system = client.get(url, {"actor": "system"}).context["cl"].result_list
     assert [event.action for event in system] == ["by.system"]
+
+
+# --- The personal part and its one eraser -----------------------------------------------------------
+
+
+def test_erasure_clears_the_personal_part_of_events_by_and_about_the_person_and_keeps_the_rest():
+    from apps.audit.services import audit_personal_data_erase
+
+    person, other = UserFactory(), UserFactory()
+    by_person = audit_event_record(actor=person, action="account.update", target=person, ip="198.51.100.9")
+    about_row = audit_event_record(
+        action="withdrawal.submit",
+        target_type="withdrawals.withdrawalrequest",
+        target_id="41",
+        target_label="Unconfirmed request from gone@example.kz",
+        ip="198.51.100.9",
+        details={"scope": "all"},
+    )
+    searched = audit_event_record(
+        action="admin.list", actor=other, target_type="accounts.user", personal={"search": "GONE@example.kz"}
+    )
+    kept = audit_event_record(actor=other, action="account.update", target=other, ip="198.51.100.10")
+
+    changed = audit_personal_data_erase(
+        actor_ids=[person.pk], targets={"withdrawals.withdrawalrequest": [41]}, mentions=["gone@example.kz"]
+    )
+
+    assert changed == 3
+    for event in (by_person, about_row, searched):
+        event.refresh_from_db()
+        assert (event.ip, event.target_label, event.personal) == (None, "", {})
+        assert event.personal_erased_at is not None
+    about_row.refresh_from_db()
+    assert (about_row.action, about_row.target_id, about_row.details) == (
+        "withdrawal.submit",
+        "41",
+        {"scope": "all"},
+    )
+    kept.refresh_from_db()
+    assert (kept.ip, kept.target_label) == ("198.51.100.10", other.email)
+    assert audit_personal_data_erase(actor_ids=[person.pk], mentions=["gone@example.kz"]) == 0
+
+
+def test_staff_searches_keep_what_was_typed_in_the_personal_part(client):
+    staff = StaffFactory()
+    client.force_login(staff)
+    client.get(reverse("admin:accounts_user_changelist"), {"q": "someone@example.kz"})
+    event = AuditEvent.objects.get(action="admin.list", actor=staff)
+    assert event.personal["search"] == "someone@example.kz"
+    assert "search" not in event.details and "someone" not in str(event.details)
+
+
+def test_database_allows_only_clearing_the_personal_part():
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger is PostgreSQL's")
+    event = audit_event_record(action="x", target_label="gone@example.kz", ip="10.0.0.1", details={"a": 1})
+    stamp = {"ip": None, "target_label": "", "personal": {}, "personal_erased_at": timezone.now()}
+    attempts = [
+        {**stamp, "action": "tampered"},
+        {**stamp, "details": {}},
+        {**stamp, "target_id": "9"},
+        {"ip": None, "target_label": "", "personal": {}},  # not stamped
+        {"ip": "10.0.0.2"},
+        {"target_label": "someone else"},
+    ]
+    for change in attempts:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).update(**change)
+    assert AuditEvent.objects.filter(pk=event.pk).update(**stamp) == 1
+    event.refresh_from_db()
+    assert (event.action, event.details, event.ip, event.target_label) == ("x", {"a": 1}, None, "")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()

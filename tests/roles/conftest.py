@@ -7,14 +7,19 @@ from django.contrib.auth.models import Group
 from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, ROLE_NAMES, SUPPORT
 from tests.accounts.factories import StaffFactory, UserFactory
 
-ROLE_MIGRATIONS = ("0002_staff_roles", "0003_support_access_grant")
+ROLE_MIGRATIONS = (
+    "apps.accounts.migrations.0002_staff_roles",
+    "apps.accounts.migrations.0003_support_access_grant",
+    "apps.withdrawals.migrations.0009_privacy_officer_registers_applications",
+    "apps.calendars.migrations.0003_privacy_officer_calendar",
+)
 
 
 def roles_ensure() -> None:
     """Create the role groups as the data migrations do, if a flush (transactional test) removed them."""
     if Group.objects.filter(name__in=ROLE_NAMES).count() < len(ROLE_NAMES):
         for name in ROLE_MIGRATIONS:
-            import_module(f"apps.accounts.migrations.{name}").forward(apps, None)
+            import_module(name).forward(apps, None)
 
 
 def member(role: str, **kwargs):

@@ -234,7 +234,7 @@ def test_the_hostile_reviews_lookups_tell_support_nothing_and_are_audited(client
     assert by_account.status_code == 400
     refused = AuditEvent.objects.filter(action="admin.lookup_refused", actor=support)
     assert refused.count() == 3
-    assert [event.details["query"].get("email__startswith") for event in refused.order_by("pk")] == [
+    assert [event.personal["query"].get("email__startswith") for event in refused.order_by("pk")] == [
         ["p"],
         ["z"],
         None,
@@ -271,7 +271,7 @@ def test_every_list_of_personal_data_a_role_opens_is_audited_with_what_it_showed
         event = events.get()
         assert event.details["ids"] == shown and event.details["shown"] == len(shown)
         assert world[label].pk in shown
-        assert event.details["filters"] == {"o": ["1"]} and event.details["page"] == 1
+        assert event.personal["filters"] == {"o": ["1"]} and event.details["page"] == 1
 
 
 def test_a_search_and_its_filters_are_in_the_audit_event(client, world):
@@ -284,8 +284,8 @@ def test_a_search_and_its_filters_are_in_the_audit_event(client, world):
     )
     event = AuditEvent.objects.get(action="admin.list", actor=officer)
     assert event.target_type == "accounts.user" and event.ip == "192.0.2.7"
-    assert event.details["search"] == "private@"
-    assert event.details["filters"] == {"is_active__exact": ["1"]}
+    assert event.personal["search"] == "private@"
+    assert event.personal["filters"] == {"is_active__exact": ["1"]}
     assert event.details["ids"] == [world["accounts.user"].pk]
 
 
@@ -448,7 +448,7 @@ def test_a_nul_in_a_filter_or_search_is_refused_or_ignored_and_still_audited(cli
     assert client.get(url, {"email__startswith": "a\x00"}).status_code == 400
     assert client.get(url, {"q": "\x00", "o": "\x00"}).status_code == 200
     events = list(AuditEvent.objects.filter(actor=officer).order_by("pk"))
-    refused = [event.details["query"] for event in events if event.action == "admin.lookup_refused"]
-    listed = [event.details for event in events if event.action == "admin.list"]
+    refused = [event.personal["query"] for event in events if event.action == "admin.lookup_refused"]
+    listed = [event.personal for event in events if event.action == "admin.list"]
     assert refused == [{"status__exact": ["\ufffd"]}, {"email__startswith": ["a\ufffd"]}]
     assert listed[0]["filters"] == {"o": ["\ufffd"]} and listed[0]["search"] == ""

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.acceptances import services as acceptance_services
 from apps.acceptances.models import Acceptance
 from apps.accounts.services import retention_erase_expired
+from apps.audit.models import AuditEvent
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals import services as withdrawal_services
 from apps.withdrawals.models import TimelineEntry, WithdrawalRequest
@@ -130,3 +131,89 @@ def test_withdrawal_eraser_is_idempotent():
     first.pop("updated_at"), second.pop("updated_at")
     assert first == second
     assert WithdrawalRequest.objects.count() == 1
+
+
+# --- Requests of visitors without an account --------------------------------------------------------
+
+
+def _closed_years_ago(withdrawal, *, years: float, status="granted"):
+    moment = timezone.now() - timedelta(days=365 * years)
+    if status == "cancelled":
+        WithdrawalRequest.objects.filter(pk=withdrawal.pk).update(status="cancelled", cancelled_at=moment)
+    else:
+        WithdrawalRequest.objects.filter(pk=withdrawal.pk).update(status=status, decided_at=moment)
+
+
+def test_a_visitors_request_is_erased_three_years_after_it_closed_and_not_before():
+    from apps.accounts.tasks import retention_erase
+
+    old_granted = verified(email="old@example.kz", full_name="Old Visitor")
+    old_cancelled = verified(email="cancel@example.kz", full_name="Cancel Visitor")
+    recent = verified(email="recent@example.kz", full_name="Recent Visitor")
+    still_open = verified(email="open@example.kz", full_name="Open Visitor")
+    WithdrawalRequest.objects.filter(pk=still_open.pk).update(
+        created_at=timezone.now() - timedelta(days=4000)
+    )
+    account = UserFactory(email="member@example.kz")
+    with_account = verified(requester=account)
+    _closed_years_ago(old_granted, years=3.1)
+    _closed_years_ago(old_cancelled, years=3.1, status="cancelled")
+    _closed_years_ago(recent, years=2.9)
+    _closed_years_ago(with_account, years=9)
+
+    retention_erase()
+
+    for withdrawal in (old_granted, old_cancelled):
+        withdrawal.refresh_from_db()
+        assert (withdrawal.email, withdrawal.full_name, str(withdrawal.phone), withdrawal.ip) == (
+            "erased@erased.invalid",
+            "",
+            "",
+            None,
+        )
+        assert withdrawal.reference  # the facts stay
+        assert AuditEvent.objects.filter(
+            action="retention.erase",
+            target_type="withdrawals.withdrawalrequest",
+            target_id=str(withdrawal.pk),
+        ).exists()
+        assert not AuditEvent.objects.filter(target_id=str(withdrawal.pk), ip__isnull=False).exists()
+    assert not OutboxEmail.objects.filter(to__in=["old@example.kz", "cancel@example.kz"]).exists()
+    for withdrawal, email in ((recent, "recent@example.kz"), (still_open, "open@example.kz")):
+        withdrawal.refresh_from_db()
+        assert withdrawal.email == email
+        assert OutboxEmail.objects.filter(to=email).exists()
+    with_account.refresh_from_db()
+    assert (
+        with_account.email == "member@example.kz"
+    )  # erased with its account, three years after the agreement
+    assert withdrawal_services.withdrawal_visitor_requests_erase() == 0
+
+
+def test_a_visitors_erasure_leaves_mail_to_the_same_address_about_other_requests():
+    old = verified(email="twice@example.kz")
+    newer = verified(email="twice@example.kz")
+    _closed_years_ago(old, years=4)
+
+    assert withdrawal_services.withdrawal_visitor_requests_erase() == 1
+
+    assert OutboxEmail.objects.filter(object_id=newer.pk, to="twice@example.kz").exists()
+    assert not OutboxEmail.objects.filter(object_id=old.pk, to="twice@example.kz").exists()
+    newer.refresh_from_db()
+    assert newer.email == "twice@example.kz"
+
+
+def test_purging_an_unconfirmed_request_leaves_no_address_in_its_email_or_audit_events():
+    unconfirmed = submit(email="never@example.kz")
+    WithdrawalRequest.objects.filter(pk=unconfirmed.pk).update(
+        created_at=timezone.now() - timedelta(days=400)
+    )
+
+    assert withdrawal_services.withdrawal_unverified_purge() == 1
+
+    assert not OutboxEmail.objects.filter(to="never@example.kz").exists()
+    events = AuditEvent.objects.filter(
+        target_type="withdrawals.withdrawalrequest", target_id=str(unconfirmed.pk)
+    )
+    assert events.exists()
+    assert all((e.ip, e.target_label, e.personal_erased_at is not None) == (None, "", True) for e in events)

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apps.withdrawals import working_days
+from apps.calendars import working_days
 
 ALMATY = ZoneInfo("Asia/Almaty")
 
