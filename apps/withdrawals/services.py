@@ -670,16 +670,20 @@ def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) ->
 
 
 def _requests_anonymise(ids: list[int]) -> int:
-    """Clear the personal data of these requests, the requester's words in their timelines and the personal
-    part of the audit events about them; return how many requests changed."""
+    """Clear the personal data of these requests (the scan of a paper application included), the
+    requester's words in their timelines and the personal part of the audit events about them; return how
+    many requests changed."""
     audit_personal_data_erase(targets={WithdrawalRequest._meta.label_lower: ids})
     TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
         text=""
     )
+    # A scan of a letter is the person's own words and details, like the form's: it goes too.
+    ApplicationScan.objects.filter(request_id__in=ids).delete()
     return WithdrawalRequest.objects.filter(pk__in=ids).update(
         full_name="",
         email=ERASED_EMAIL,
         phone="",
+        postal_address="",
         reason="",
         ip=None,
         user_agent="",

@@ -10,6 +10,7 @@ from axes.models import AccessAttempt, AccessLog
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from apps.accounts.tokens import email_verify_token_make
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_tracking_record
 from apps.withdrawals import services as withdrawal_services
+from apps.withdrawals.models import ApplicationScan
 from apps.withdrawals.views import SENT_SESSION_KEY
 from tests.acceptances.conftest import publish
 from tests.roles.conftest import member
@@ -156,6 +158,25 @@ def visitor(who: dict[str, str], *, staff, client) -> object:
     session = SessionStore()
     session[SENT_SESSION_KEY] = who["email"]
     session.save()
+    # The same person's letter, registered by staff with its scan and a postal address.
+    letter = withdrawal_services.withdrawal_request_register_received(
+        actor=staff,
+        channel="post",
+        received_at=timezone.now() - timedelta(hours=1),
+        full_name=who["full_name"],
+        email=who["email"],
+        phone=who["phone"],
+        postal_address=f"{who['full_name']}, Almaty, Abai avenue 1",
+        scope="all",
+        purposes=[],
+        reason=f"Letter from {who['full_name']}",
+        acknowledgement=True,
+        language="ru",
+        scan=SimpleUploadedFile(
+            "letter.pdf", f"%PDF {who['full_name']}".encode(), content_type="application/pdf"
+        ),
+    )
+    withdrawal_services.withdrawal_request_cancel(withdrawal=letter, actor=staff)
     return withdrawal
 
 
@@ -180,5 +201,6 @@ def test_erasure_leaves_no_email_name_phone_ip_or_user_agent_in_any_table(client
         assert not left, f"still in the database after erasure: {left}"
     # The dump does read everything: the person whose agreement is in force is all still there.
     assert all(value.lower() in after for value in strings_of(KEPT).values())
+    assert not ApplicationScan.objects.exists()  # the scan of the visitor's letter went with it
     gone.refresh_from_db()
     assert gone.erased_at is not None
