@@ -596,7 +596,7 @@ def consent_change_publish(*, user_ids: list[int], event: str, at: datetime) -> 
                 "user_id": user_id,
                 "consent_status": consent_status_data(status),
             },
-            cls=DjangoJSONEncoder,
+            cls=DjangoJSONEncoder,  # as the API writes times: ISO 8601, to the millisecond, UTC as Z
             ensure_ascii=False,
         )
         deliveries.extend(
