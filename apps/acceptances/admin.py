@@ -168,6 +168,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is None else ["token", *self.readonly_fields]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "token":
             kwargs["queryset"] = ServiceToken.objects.filter(revoked_at__isnull=True, webhook__isnull=True)
