@@ -10,9 +10,16 @@ from apps.core.exports import csv_export_response
 from apps.core.http import client_ip
 from apps.core.pagination import LargeTablePaginator
 
-from .models import Acceptance, ServiceToken, UseReport
+from .models import Acceptance, ServiceToken, UseReport, WebhookEndpoint
 from .selectors import acceptance_summary
-from .services import acceptance_view_record, service_token_create, service_token_revoke
+from .services import (
+    acceptance_view_record,
+    service_token_create,
+    service_token_revoke,
+    webhook_endpoint_create,
+    webhook_endpoint_secret_rotate,
+    webhook_endpoint_update,
+)
 
 CSV_COLUMNS = [
     "id",
@@ -142,3 +149,74 @@ class ServiceTokenAdmin(admin.ModelAdmin):
         for token in queryset.filter(revoked_at__isnull=True):
             service_token_revoke(token=token, actor=request.user)
         self.message_user(request, _("The selected tokens were revoked."), messages.SUCCESS)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Each service's webhook: where changes of consent are posted, signed with a secret shown once."""
+
+    list_display = ["token", "url", "active", "secret_prefix", "secret_rotated_at", "created_at"]
+    list_filter = ["active"]
+    readonly_fields = ["secret_prefix", "secret_rotated_at", "created_at", "created_by"]
+    actions = ["rotate_secret"]
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["token", "url", "active"] if obj is None else ["token", "url", "active", *self.readonly_fields]
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is None else ["token", *self.readonly_fields]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "token":
+            kwargs["queryset"] = ServiceToken.objects.filter(revoked_at__isnull=True, webhook__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_rotate_permission(self, request) -> bool:
+        return request.user.has_perm("acceptances.rotate_webhookendpoint")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            webhook_endpoint_update(
+                endpoint=obj,
+                url=form.cleaned_data["url"],
+                active=form.cleaned_data["active"],
+                actor=request.user,
+            )
+            return
+        endpoint, secret = webhook_endpoint_create(
+            token=form.cleaned_data["token"],
+            url=form.cleaned_data["url"],
+            active=form.cleaned_data["active"],
+            actor=request.user,
+        )
+        obj.pk = endpoint.pk
+        self._show_secret(request, endpoint, secret)
+
+    def _show_secret(self, request, endpoint: WebhookEndpoint, secret: str) -> None:
+        messages.warning(
+            request,
+            _(
+                "The signing secret for %(name)s is shown only now; copy it into the service's settings: "
+                "%(secret)s"
+            )
+            % {"name": endpoint.token.name, "secret": secret},
+        )
+
+    @admin.action(
+        description=_("Make a new signing secret for the selected webhooks"), permissions=["rotate"]
+    )
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset.select_related("token"):
+            self._show_secret(
+                request, endpoint, webhook_endpoint_secret_rotate(endpoint=endpoint, actor=request.user)
+            )

@@ -24,7 +24,7 @@ from apps.policies.selectors import policy_version_current, policy_version_is_cu
 
 from . import services
 from .models import Acceptance
-from .selectors import consent_status
+from .selectors import consent_status, consent_status_data
 
 LanguageCode = Literal["kk", "ru", "en"]
 # The window a reported use must fall in. A use counts towards an implicit acceptance, so one dated ahead of
@@ -72,7 +72,9 @@ api = NinjaAPI(
     title="Alilo Privacy Portal API",
     version="1",
     description=(
-        "Consent status, acceptances recorded in apps, and uses of the service reported elsewhere. "
+        "Consent status (with the purposes a user withdrew consent for), acceptances recorded in apps, and "
+        "uses of the service reported elsewhere; changes of consent are also posted to each service's "
+        "webhook, signed (docs/webhooks.md). "
         "Bodies are JSON in UTF-8 sent as `Content-Type: application/json` (anything else is a 415), "
         "ids are JSON integers, and a use's time lies between a year ago and 5 minutes ahead."
     ),
@@ -182,6 +184,18 @@ class AcceptanceOut(Schema):
     )
 
 
+class WithdrawnPurposeOut(Schema):
+    purpose: str = Field(
+        description=(
+            "The code of a purpose of processing from clause 2.1 of the policy (marketing, advertising, "
+            "market_research, personalised_services, contests, notifications, quality_improvement, "
+            "new_products), or `all`: consent to all processing was withdrawn, so every purpose is."
+        )
+    )
+    withdrawn_at: datetime = Field(description="When the withdrawal was granted; stop processing from then.")
+    reference: str = Field(description="The reference of the withdrawal request (WR-YYYY-NNNNNN), if any.")
+
+
 class ConsentStatusOut(Schema):
     user_id: int
     current_version: VersionOut | None
@@ -189,8 +203,19 @@ class ConsentStatusOut(Schema):
     acceptance: AcceptanceOut | None
     deadline: datetime | None = Field(description="From this moment continued use counts as acceptance.")
     implicit_acceptance_enabled: bool
-    consent_withdrawn_at: datetime | None
+    consent_withdrawn_at: datetime | None = Field(
+        description="When consent to all processing was withdrawn (a granted full withdrawal)."
+    )
     agreement_status: str
+    all_purposes_withdrawn: bool = Field(
+        description="True once consent to all processing is withdrawn: process the data for no purpose."
+    )
+    purposes_withdrawn: list[WithdrawnPurposeOut] = Field(
+        description="Each purpose the user withdrew consent for, oldest first, and since when."
+    )
+    erased_at: datetime | None = Field(
+        description="When the user's personal data was erased (3 years after the agreement ended)."
+    )
 
 
 class AcceptanceIn(UserRef):
@@ -305,18 +330,7 @@ def _resolve(refs: list[UserRef]) -> dict[str, int]:
 )
 def consent_status_get(request: HttpRequest, user: Query[UserQuery]):
     user_id = _resolve([user])[user.label]
-    status = consent_status(user=get_user_model().objects.get(pk=user_id))
-    current = status.current
-    return {
-        "user_id": user_id,
-        "current_version": current.__dict__ if current else None,
-        "accepted": status.accepted,
-        "acceptance": _acceptance_out(status.acceptance, current.number) if status.acceptance else None,
-        "deadline": current.implicit_acceptance_at if current else None,
-        "implicit_acceptance_enabled": status.implicit_acceptance_enabled,
-        "consent_withdrawn_at": status.consent_withdrawn_at,
-        "agreement_status": status.agreement_status,
-    }
+    return consent_status_data(consent_status(user=get_user_model().objects.get(pk=user_id)))
 
 
 @api.post(

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -127,6 +128,69 @@ class ServiceToken(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class WebhookEndpoint(models.Model):
+    """Where one service (its token) is told, by a signed POST, that a person's consent or agreement changed.
+
+    The signing secret is shown once, when it is made; the portal keeps it to sign each delivery.
+    """
+
+    SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix every secret starts with, not a secret)
+
+    token = models.OneToOneField(
+        ServiceToken, verbose_name=_("service"), on_delete=models.PROTECT, related_name="webhook"
+    )
+    url = models.URLField(
+        _("webhook URL"),
+        max_length=500,
+        help_text=_("The address the service receives events at; https:// in production."),
+    )
+    secret = models.CharField(_("signing secret"), max_length=100, editable=False)
+    secret_prefix = models.CharField(_("secret starts with"), max_length=16, editable=False)
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Only active endpoints of services with a valid token are sent events."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    secret_rotated_at = models.DateTimeField(_("secret made at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["token__name"]
+        permissions = [("rotate_webhookendpoint", _("Can make a new signing secret for a webhook"))]
+
+    def __str__(self) -> str:
+        return f"{self.token} → {self.url}"
+
+    def clean(self):
+        super().clean()
+        scheme = (self.url or "").split(":", 1)[0].lower()
+        if self.token_id and ServiceToken.objects.filter(pk=self.token_id, revoked_at__isnull=False).exists():
+            raise ValidationError({"token": _("This service's token is revoked; it is sent no events.")})
+        if not self.url:
+            return
+        if settings.WEBHOOK_REQUIRE_HTTPS and scheme != "https":
+            message = _("The webhook URL must start with https:// (the events carry consent status).")
+        elif scheme not in ("http", "https"):
+            message = _("The webhook URL must start with https:// or http://.")
+        else:
+            return
+        raise ValidationError({"url": ValidationError(message, code="scheme")})
+
+    @classmethod
+    def generate_secret(cls) -> str:
+        return cls.SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 class UseReport(models.Model):

@@ -11,8 +11,11 @@ from django.db.models.functions import TruncDate
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.selectors import users_in_agreement
+from apps.accounts.models import PurposeWithdrawal
+from apps.accounts.selectors import purposes_withdrawn, users_in_agreement
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
     CurrentPolicy,
@@ -112,12 +115,21 @@ def acceptance_summary(*, limit: int = 10) -> list[dict]:
 
 
 @dataclass(frozen=True)
+class WithdrawnPurpose:
+    purpose: str
+    withdrawn_at: datetime
+    reference: str
+
+
+@dataclass(frozen=True)
 class ConsentStatus:
     user_id: int
     current: CurrentPolicy | None
     acceptance: Acceptance | None
     consent_withdrawn_at: datetime | None
     agreement_status: str
+    purposes_withdrawn: tuple[WithdrawnPurpose, ...] = ()
+    erased_at: datetime | None = None
 
     @property
     def accepted(self) -> bool:
@@ -129,18 +141,93 @@ class ConsentStatus:
             self.current and self.current.implicit_acceptance_at and settings.IMPLICIT_ACCEPTANCE_DAYS
         )
 
+    @property
+    def all_purposes_withdrawn(self) -> bool:
+        return self.consent_withdrawn_at is not None
+
+
+def consent_statuses(*, users) -> dict[int, ConsentStatus]:
+    """Return {user id: ConsentStatus} for these users: three queries, however many users."""
+    current = policy_current_cached()
+    users = list(users)
+    ids = [user.pk for user in users]
+    accepted = (
+        {a.user_id: a for a in Acceptance.objects.filter(user_id__in=ids, version_id=current.id)}
+        if current and ids
+        else {}
+    )
+    withdrawn = purposes_withdrawn(user_ids=ids) if ids else {}
+    return {
+        user.pk: ConsentStatus(
+            user_id=user.pk,
+            current=current,
+            acceptance=accepted.get(user.pk),
+            consent_withdrawn_at=user.consent_withdrawn_at,
+            agreement_status=user.agreement_status,
+            purposes_withdrawn=tuple(
+                WithdrawnPurpose(purpose=row.purpose, withdrawn_at=row.withdrawn_at, reference=row.reference)
+                for row in withdrawn.get(user.pk, [])
+            ),
+            erased_at=user.erased_at,
+        )
+        for user in users
+    }
+
 
 def consent_status(*, user) -> ConsentStatus:
-    """Return the user's position towards the version in force."""
-    current = policy_current_cached()
-    acceptance = acceptance_get(user_id=user.pk, version_id=current.id) if current else None
-    return ConsentStatus(
-        user_id=user.pk,
-        current=current,
-        acceptance=acceptance,
-        consent_withdrawn_at=user.consent_withdrawn_at,
-        agreement_status=user.agreement_status,
-    )
+    """Return the user's position towards the version in force, and the purposes they withdrew."""
+    return consent_statuses(users=[user])[user.pk]
+
+
+def consent_status_data(status: ConsentStatus) -> dict:
+    """Return the status as the API's ConsentStatusOut and the webhooks' `consent` show it."""
+    current = status.current
+    acceptance = status.acceptance
+    return {
+        "user_id": status.user_id,
+        "current_version": (
+            {
+                "number": current.number,
+                "published_at": current.published_at,
+                "implicit_acceptance_at": current.implicit_acceptance_at,
+            }
+            if current
+            else None
+        ),
+        "accepted": status.accepted,
+        "acceptance": (
+            {
+                "id": acceptance.pk,
+                "version": current.number,
+                "method": acceptance.method,
+                "channel": acceptance.channel,
+                "accepted_at": acceptance.accepted_at,
+                "used_at": acceptance.used_at,
+                "text_sha256": acceptance.text_sha256,
+                "language": acceptance.language,
+                "email_verified": acceptance.email_verified,
+            }
+            if acceptance and current
+            else None
+        ),
+        "deadline": current.implicit_acceptance_at if current else None,
+        "implicit_acceptance_enabled": status.implicit_acceptance_enabled,
+        "consent_withdrawn_at": status.consent_withdrawn_at,
+        "agreement_status": status.agreement_status,
+        "all_purposes_withdrawn": status.all_purposes_withdrawn,
+        "purposes_withdrawn": [
+            {"purpose": item.purpose, "withdrawn_at": item.withdrawn_at, "reference": item.reference}
+            for item in status.purposes_withdrawn
+        ],
+        "erased_at": status.erased_at,
+    }
+
+
+def purpose_labels(codes: list[str]) -> list[str]:
+    """Return the names of these purposes of processing (CONSENT_PURPOSES) in the active language."""
+    labels = dict(import_string(settings.CONSENT_PURPOSES).choices)
+    labels[PurposeWithdrawal.ALL] = _("All processing")
+    return [str(labels.get(code, code)) for code in codes]
 
 
 # --- admin dashboard -------------------------------------------------------------------------------

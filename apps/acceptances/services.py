@@ -1,21 +1,35 @@
 """Writes of acceptance evidence: the button, sign-up, the API, continued use and its sweep."""
 
+import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from apps.accounts.selectors import user_id_ranges, users_in_agreement
-from apps.accounts.services import user_last_use_record, user_last_uses_raise, user_signup
+from apps.accounts.services import (
+    consent_change_announce,
+    user_last_use_record,
+    user_last_uses_raise,
+    user_signup,
+)
 from apps.audit.services import audit_event_record, audit_personal_data_erase
-from apps.notifications.services import outbox_fanout
+from apps.notifications.services import (
+    outbox_fanout,
+    webhook_deliveries_queue,
+    webhook_delivery_build,
+    webhook_endpoint_deliveries_update,
+)
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import (
     REMINDER_TEMPLATE,
@@ -27,8 +41,12 @@ from apps.policies.selectors import (
 )
 from apps.policies.services import policy_email_contexts
 
-from .models import Acceptance, Channel, ServiceToken, UseReport
-from .selectors import users_pending_acceptance
+from .models import Acceptance, Channel, ServiceToken, UseReport, WebhookEndpoint
+from .selectors import consent_status_data, consent_statuses, users_pending_acceptance
+
+# A person accepted the version in force (button, sign-up or an app); the implicit sweep's acceptances,
+# recorded in bulk, are not announced: consent-status shows them.
+ACCEPTANCE_RECORDED = "acceptance.recorded"
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +137,7 @@ def acceptance_record(
                 details=details,
                 ip=ip,
             )
+            consent_change_announce(user_ids=[user.pk], event=ACCEPTANCE_RECORDED, at=acceptance.accepted_at)
     return acceptance, created
 
 
@@ -488,3 +507,109 @@ def acceptance_view_record(*, acceptance: Acceptance, actor, ip: str | None = No
         details={"user_id": acceptance.user_id},
         ip=ip,
     )
+
+
+# --- Webhooks: other services told of changes to consent (docs/webhooks.md) ------------------------
+
+
+def webhook_endpoint_create(*, token: ServiceToken, url: str, active: bool = True, actor=None):
+    """Register the service's webhook URL and make its signing secret; return (endpoint, secret).
+
+    The secret is shown once, to be copied into the service's settings.
+    """
+    raw = WebhookEndpoint.generate_secret()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint(
+            token=token,
+            url=(url or "").strip(),
+            secret=raw,
+            secret_prefix=raw[:12],
+            active=active,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            secret_rotated_at=timezone.now(),
+        )
+        endpoint.full_clean()
+        endpoint.save()
+        audit_event_record(
+            actor=actor,
+            action="webhook_endpoint.create",
+            target=endpoint,
+            details={"service": token.name, "url": endpoint.url, "active": active},
+        )
+    return endpoint, raw
+
+
+def webhook_endpoint_update(
+    *, endpoint: WebhookEndpoint, url: str, active: bool, actor=None
+) -> WebhookEndpoint:
+    """Change the URL or turn the endpoint on or off; what it is still owed goes to the new URL."""
+    with transaction.atomic():
+        endpoint.url = (url or "").strip()
+        endpoint.active = active
+        endpoint.full_clean()
+        endpoint.save(update_fields=["url", "active"])
+        webhook_endpoint_deliveries_update(endpoint_id=endpoint.pk, url=endpoint.url, secret=endpoint.secret)
+        audit_event_record(
+            actor=actor,
+            action="webhook_endpoint.update",
+            target=endpoint,
+            details={"url": endpoint.url, "active": active},
+        )
+    return endpoint
+
+
+def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint, actor=None) -> str:
+    """Make a new signing secret (the old one stops at once) and return it; it is shown once."""
+    raw = WebhookEndpoint.generate_secret()
+    with transaction.atomic():
+        endpoint.secret = raw
+        endpoint.secret_prefix = raw[:12]
+        endpoint.secret_rotated_at = timezone.now()
+        endpoint.save(update_fields=["secret", "secret_prefix", "secret_rotated_at"])
+        webhook_endpoint_deliveries_update(endpoint_id=endpoint.pk, url=endpoint.url, secret=raw)
+        audit_event_record(actor=actor, action="webhook_endpoint.rotate_secret", target=endpoint)
+    return raw
+
+
+def consent_change_publish(*, user_ids: list[int], event: str, at: datetime) -> int:
+    """Owe every active webhook one signed POST per user about `event`, with the user's consent status now.
+
+    Called (through accounts.services.consent_change_announce) in the transaction of the change: the
+    deliveries commit with it and are posted after commit. Return how many deliveries were written.
+    """
+    endpoints = list(
+        WebhookEndpoint.objects.filter(active=True, token__revoked_at__isnull=True).only(
+            "pk", "url", "secret"
+        )
+    )
+    if not endpoints or not user_ids:
+        return 0
+    users = get_user_model().objects.filter(pk__in=list(user_ids)).order_by("pk")
+    deliveries = []
+    for user_id, status in consent_statuses(users=users).items():
+        event_id = uuid.uuid4()
+        body = json.dumps(
+            {
+                "id": str(event_id),
+                "type": event,
+                "time": at,
+                "user_id": user_id,
+                "consent_status": consent_status_data(status),
+            },
+            cls=DjangoJSONEncoder,  # as the API writes times: ISO 8601, to the millisecond, UTC as Z
+            ensure_ascii=False,
+        )
+        deliveries.extend(
+            webhook_delivery_build(
+                event_id=event_id,
+                event_type=event,
+                endpoint_id=endpoint.pk,
+                url=endpoint.url,
+                secret=endpoint.secret,
+                body=body,
+                user_id=user_id,
+            )
+            for endpoint in endpoints
+        )
+    webhook_deliveries_queue(deliveries=deliveries)
+    return len(deliveries)

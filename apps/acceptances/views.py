@@ -25,7 +25,7 @@ from apps.policies.selectors import (
 from . import services
 from .middleware import session_state_set
 from .models import Acceptance
-from .selectors import acceptance_get, acceptance_history, consent_status
+from .selectors import acceptance_get, acceptance_history, consent_status, purpose_labels
 
 
 def _safe_next(request) -> str | None:
@@ -118,6 +118,13 @@ def my_privacy(request):
         "latest_accepted": history[0] if history else None,
         "deadline_passed": bool(
             status.current and implicit_acceptance_passed(deadline=status.current.implicit_acceptance_at)
+        ),
+        "withdrawn_purposes": list(
+            zip(
+                purpose_labels([item.purpose for item in status.purposes_withdrawn]),
+                status.purposes_withdrawn,
+                strict=True,
+            )
         ),
         "sections": _sections(request),
         "policy_link": reverse("policies:current"),

@@ -15,7 +15,7 @@ from apps.notifications.models import OutboxEmail
 from apps.policies.selectors import policy_version_current
 
 from .forms import UserChangeAdminForm, UserCreationAdminForm
-from .models import User
+from .models import PurposeWithdrawal, User
 from .roles import ROLE_LABELS
 from .services import user_view_record
 
@@ -50,6 +50,17 @@ class UndeliveredEmailInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("notifications.view_outboxemail")
+
+
+class PurposeWithdrawalInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The purposes of processing the user withdrew consent for (granted withdrawals); `all` for every one."""
+
+    model = PurposeWithdrawal
+    fields = ["purpose", "withdrawn_at", "reference"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
 
 
 class PendingAcceptanceFilter(admin.SimpleListFilter):
@@ -88,7 +99,7 @@ class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
     ]
     search_fields = ["email", "full_name", "phone"]
     show_full_result_count = False
-    inlines = [UndeliveredEmailInline]
+    inlines = [PurposeWithdrawalInline, UndeliveredEmailInline]
     readonly_fields = [
         "agreement_status",
         "agreement_ended_at",

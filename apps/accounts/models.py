@@ -98,3 +98,54 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class PurposeWithdrawal(models.Model):
+    """That a person withdrew consent to one purpose of processing (policy clause 2.1), or to all of them.
+
+    Append-only: the first withdrawal of a purpose stays the record, and each one is audited. Retention
+    erasure deletes a person's rows with the rest of their data (accounts.services.retention_erase_expired).
+    """
+
+    # A full withdrawal: every purpose, those named in clause 2.1 and any other.
+    ALL = "all"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="purpose_withdrawals",
+    )
+    purpose = models.CharField(
+        _("purpose"),
+        max_length=40,
+        help_text=_("A purpose of processing from clause 2.1 of the policy; “all” for a full withdrawal."),
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"))
+    reference = models.CharField(
+        _("withdrawal request"),
+        max_length=20,
+        blank=True,
+        help_text=_("The reference of the granted request that withdrew it."),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("withdrawn purpose")
+        verbose_name_plural = _("withdrawn purposes")
+        ordering = ["withdrawn_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "purpose"], name="accounts_purpose_withdrawn_once"),
+            models.CheckConstraint(condition=~models.Q(purpose=""), name="accounts_purpose_withdrawn_named"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} / {self.purpose}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Withdrawn purposes are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Withdrawn purposes are append-only; retention erasure removes them.")

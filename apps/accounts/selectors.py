@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
+from .models import PurposeWithdrawal
+
 
 def users_in_agreement() -> QuerySet:
     """Users whose agreement is in force: they get the policy's notices and count for its acceptance.
@@ -56,3 +58,11 @@ def users_due_for_erasure(*, now: datetime | None = None) -> QuerySet:
         agreement_ended_at__lt=retention_cutoff(now=now),
         erased_at__isnull=True,
     )
+
+
+def purposes_withdrawn(*, user_ids: list[int]) -> dict[int, list]:
+    """Return {user id: [PurposeWithdrawal, ...]} for these users, oldest first, in one query."""
+    found: dict[int, list] = {user_id: [] for user_id in user_ids}
+    for row in PurposeWithdrawal.objects.filter(user_id__in=list(user_ids)).order_by("withdrawn_at", "id"):
+        found[row.user_id].append(row)
+    return found

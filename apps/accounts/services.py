@@ -1,9 +1,11 @@
+import re
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Concat
@@ -19,6 +21,28 @@ from apps.audit.services import (
 from apps.notifications.services import outbox_emails_queue
 
 from . import emails, selectors, tokens
+from .models import PurposeWithdrawal
+
+
+class ConsentEvent:
+    """The changes to a person's consent or agreement the company's other services are told about."""
+
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    PURPOSES_WITHDRAWN = "consent.purposes_withdrawn"
+    AGREEMENT_ENDED = "agreement.ended"
+    ACCOUNT_ERASED = "account.erased"
+
+
+def consent_change_announce(*, user_ids: list[int], event: str, at: datetime) -> None:
+    """Tell each of CONSENT_CHANGE_RECEIVERS that these users' consent or agreement changed (`event`).
+
+    Called inside the transaction of the change, so what a receiver writes (the webhooks' outbox) commits or
+    rolls back with it. A receiver is `f(*, user_ids, event, at)`.
+    """
+    if not user_ids:
+        return
+    for path in settings.CONSENT_CHANGE_RECEIVERS:
+        import_string(path)(user_ids=list(user_ids), event=event, at=at)
 
 
 class VerificationFailed(Exception):
@@ -190,6 +214,7 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                 last_used_at=None,
                 erased_at=stamp,
             )
+            PurposeWithdrawal.objects.filter(user_id__in=user_ids).delete()
             audit_events_record(
                 [
                     audit_event_build(
@@ -202,6 +227,7 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
                     for pk in user_ids
                 ]
             )
+            consent_change_announce(user_ids=user_ids, event=ConsentEvent.ACCOUNT_ERASED, at=stamp)
             erased += len(user_ids)
 
 
@@ -274,7 +300,9 @@ def staff_totp_device_confirm(*, user, device, token: str, ip: str | None = None
 def user_consent_withdraw(*, user, at=None, actor=None, details: dict | None = None) -> bool:
     """Record that the user withdrew consent to all processing; implicit acceptance no longer applies.
 
-    Return False when it was recorded already (the first time stays the evidence).
+    Every purpose counts as withdrawn from then on: a withdrawn purpose `all` records it, with the reference
+    of the request named by details["withdrawal"]. Return False when it was recorded already (the first time
+    stays the evidence).
     """
     at = at or timezone.now()
     with transaction.atomic():
@@ -285,8 +313,56 @@ def user_consent_withdraw(*, user, at=None, actor=None, details: dict | None = N
         )
         if updated:
             user.consent_withdrawn_at = at
+            reference = str((details or {}).get("withdrawal") or "")
+            _purposes_record(user=user, purposes=[PurposeWithdrawal.ALL], at=at, reference=reference)
             audit_event_record(actor=actor, action="account.consent_withdrawn", target=user, details=details)
+            consent_change_announce(user_ids=[user.pk], event=ConsentEvent.CONSENT_WITHDRAWN, at=at)
     return bool(updated)
+
+
+PURPOSE_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _purposes_record(*, user, purposes: list[str], at: datetime, reference: str) -> list[str]:
+    """Write the purposes the user has not withdrawn yet; return them. Call it with the user's row locked."""
+    known = set(PurposeWithdrawal.objects.filter(user_id=user.pk).values_list("purpose", flat=True))
+    new = [purpose for purpose in dict.fromkeys(purposes) if purpose not in known]
+    PurposeWithdrawal.objects.bulk_create(
+        [
+            PurposeWithdrawal(user_id=user.pk, purpose=purpose, withdrawn_at=at, reference=reference[:20])
+            for purpose in new
+        ]
+    )
+    return new
+
+
+def user_purposes_withdraw(
+    *, user, purposes: list[str], reference: str = "", at=None, actor=None
+) -> list[str]:
+    """Record that the user withdrew consent to these purposes of processing (a granted partial withdrawal).
+
+    `purposes` are codes of the purposes in clause 2.1 of the policy. A purpose withdrawn already keeps its
+    first record. Audited, and the company's other services are told (consent_change_announce) when
+    anything is new. Return the purposes newly withdrawn.
+    """
+    purposes = list(purposes)
+    bad = [p for p in purposes if not isinstance(p, str) or not PURPOSE_CODE.fullmatch(p) or p == "all"]
+    if not purposes or bad:
+        raise ValidationError("Name one or more purposes by their codes.", code="purposes")
+    at = at or timezone.now()
+    with transaction.atomic():
+        # The user's row serialises two grants for the same person, so each purpose is written once.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        new = _purposes_record(user=user, purposes=purposes, at=at, reference=reference)
+        if new:
+            audit_event_record(
+                actor=actor,
+                action="account.purposes_withdrawn",
+                target=user,
+                details={"purposes": new, "withdrawal": reference},
+            )
+            consent_change_announce(user_ids=[user.pk], event=ConsentEvent.PURPOSES_WITHDRAWN, at=at)
+    return new
 
 
 def user_agreement_end(*, user, at=None, actor=None, details: dict | None = None) -> bool:
@@ -304,6 +380,7 @@ def user_agreement_end(*, user, at=None, actor=None, details: dict | None = None
             user.agreement_status = User.AgreementStatus.ENDED
             user.agreement_ended_at = at
             audit_event_record(actor=actor, action="account.agreement_ended", target=user, details=details)
+            consent_change_announce(user_ids=[user.pk], event=ConsentEvent.AGREEMENT_ENDED, at=at)
     return bool(updated)
 
 

@@ -7,8 +7,8 @@ from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.pagination import LargeTablePaginator
 
 from .labels import TEMPLATE_LABELS, template_label
-from .models import OutboxEmail
-from .services import outbox_email_resend
+from .models import OutboxEmail, WebhookAttempt, WebhookDelivery
+from .services import outbox_email_resend, webhook_delivery_retry
 
 
 class TemplateFilter(admin.SimpleListFilter):
@@ -68,6 +68,68 @@ class OutboxEmailAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
         self.message_user(
             request,
             ngettext("%(count)d email queued again.", "%(count)d emails queued again.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["number", "started_at", "duration_ms", "status_code", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What was posted to the services' webhooks, and each attempt; the signing secret is never shown."""
+
+    audit_view = staticmethod(audit_view_record)
+    list_display = [
+        "id",
+        "event_type",
+        "event_id",
+        "url",
+        "status",
+        "attempts",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event_type"]
+    search_fields = ["=event_id"]
+    fields = [
+        "event_id",
+        "event_type",
+        "endpoint_id",
+        "user",
+        "url",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "body",
+    ]
+    readonly_fields = fields
+    inlines = [WebhookAttemptInline]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    actions = ["retry"]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("notifications.retry_webhookdelivery")
+
+    @admin.action(description=_("Post the selected failed deliveries again"), permissions=["retry"])
+    def retry(self, request, queryset):
+        count = sum(
+            webhook_delivery_retry(delivery=delivery, actor=request.user)
+            for delivery in queryset.filter(status=WebhookDelivery.Status.FAILED)
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
             % {"count": count},
             messages.SUCCESS,
         )

@@ -71,3 +71,86 @@ class OutboxEmail(models.Model):
         from .labels import template_label
 
         return f"{template_label(self.template)} → {self.to}"
+
+
+class WebhookDelivery(models.Model):
+    """A signed POST the portal owes one receiver about one event. Written with the change that caused it,
+    delivered after commit; a 2xx answer marks it delivered and it is never posted again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.UUIDField(_("event id"))
+    event_type = models.CharField(_("event"), max_length=60)
+    # The receiver, as the app that registered it numbers it (acceptances' webhook endpoints).
+    endpoint_id = models.PositiveBigIntegerField(_("endpoint id"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=100)
+    # The exact bytes posted (and signed) at every attempt.
+    body = models.TextField(_("body"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        permissions = [("retry_webhookdelivery", _("Can post failed webhook deliveries again"))]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "endpoint_id"], name="webhook_delivery_once"),
+            models.CheckConstraint(
+                condition=models.Q(status="delivered", delivered_at__isnull=False)
+                | (~models.Q(status="delivered") & models.Q(delivered_at__isnull=True)),
+                name="webhook_delivered_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="webhook_undelivered",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["endpoint_id", "status"], name="webhook_endpoint_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} → {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery and how the receiver answered."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, verbose_name=_("delivery"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering = ["delivery", "number", "id"]
+        indexes = [models.Index(fields=["delivery", "number"], name="webhook_attempt_delivery")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}: {self.status_code or self.error}"

@@ -1,7 +1,13 @@
 """The outbox: every email is a row first, delivered after commit, at most once."""
 
+import hashlib
+import hmac
 import json
 import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +21,7 @@ from django.utils import timezone, translation
 
 from apps.core.organisation import organisation_name
 
-from .models import OutboxEmail
+from .models import OutboxEmail, WebhookAttempt, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -396,3 +402,264 @@ def outbox_tracking_record(*, provider_message_id: str, status: str, detail: str
         .exclude(tracking_status__in=stronger)
         .update(tracking_status=status, tracking_detail=(detail or "")[:500], updated_at=timezone.now())
     )
+
+
+# --- Webhooks: signed POSTs to the company's other services (docs/webhooks.md) -------------------
+
+WEBHOOK_SIGNATURE_HEADER = "X-Alilo-Signature"
+WEBHOOK_USER_AGENT = "AliloPrivacyPortal-Webhook/1"
+WEBHOOK_BACKOFF_MAX = timedelta(minutes=30)
+
+
+def webhook_delivery_build(
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    endpoint_id: int,
+    url: str,
+    secret: str,
+    body: str,
+    user_id: int | None = None,
+) -> WebhookDelivery:
+    """Return an unsaved delivery of one event (its exact JSON `body`) to one receiver."""
+    return WebhookDelivery(
+        event_id=event_id,
+        event_type=event_type,
+        endpoint_id=endpoint_id,
+        url=url,
+        secret=secret,
+        body=body,
+        user_id=user_id,
+    )
+
+
+def webhook_deliveries_queue(*, deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """Write these deliveries in one statement and post them after commit.
+
+    One row per event and receiver: a row whose (event_id, endpoint_id) exists already is kept as it is.
+    Call it in the transaction of the change, so that the change and its deliveries commit together.
+    """
+    if not deliveries:
+        return []
+    WebhookDelivery.objects.bulk_create(
+        deliveries,
+        update_conflicts=True,
+        unique_fields=["event_id", "endpoint_id"],
+        update_fields=["event_id"],
+    )
+    webhook_schedule_delivery(delivery_ids=[delivery.pk for delivery in deliveries])
+    return deliveries
+
+
+def webhook_schedule_delivery(*, delivery_ids: list[int]) -> None:
+    """After commit, ask a worker to post each delivery; if the broker is down the sweep will."""
+    if not delivery_ids:
+        return
+    ids = list(delivery_ids)
+
+    def enqueue() -> None:
+        from .tasks import webhook_deliver
+
+        try:
+            for delivery_id in ids:
+                webhook_deliver.delay(delivery_id)
+        except Exception:  # the broker is down: rows stay pending and the beat sweep posts them
+            logger.warning("Could not queue %d webhook deliveries; the sweep will retry.", len(ids))
+
+    transaction.on_commit(enqueue)
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """Return the X-Alilo-Signature value: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a 2xx: the receiver's URL must be the one registered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POST the delivery once; return (HTTP status or None, error text)."""
+    if not delivery.url.lower().startswith(("https://", "http://")):
+        return None, "Only http:// and https:// URLs are posted to."
+    body = delivery.body.encode("utf-8")
+    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+        delivery.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": WEBHOOK_USER_AGENT,
+            WEBHOOK_SIGNATURE_HEADER: webhook_signature(
+                secret=delivery.secret, timestamp=int(time.time()), body=body
+            ),
+            "X-Alilo-Event": delivery.event_type,
+            "X-Alilo-Event-Id": str(delivery.event_id),
+            "X-Alilo-Delivery": str(delivery.pk),
+        },
+    )
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code, f"HTTP {exc.code}"
+    except Exception as exc:  # refused, unreachable, timed out, a malformed URL: all one failed attempt
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _webhook_backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), WEBHOOK_BACKOFF_MAX)
+
+
+def _webhook_claim(delivery_id: int) -> WebhookDelivery | None:
+    """Mark the delivery as being sent, in a committed transaction, if it is pending and due."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+            .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.status = WebhookDelivery.Status.SENDING
+        delivery.attempts += 1
+        delivery.claimed_at = now
+        delivery.save(update_fields=["status", "attempts", "claimed_at", "updated_at"])
+    return delivery
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> timedelta | None:
+    """Post the delivery if it is due and nobody else is posting it; record the attempt.
+
+    A 2xx answer marks it delivered, and a delivered row is never posted again. Anything else (an error
+    status, a redirect, a refused connection, a timeout) puts it back as pending with a growing wait, or
+    marks it failed after WEBHOOK_MAX_ATTEMPTS. Return the wait before the next attempt, or None when there
+    is none to make.
+    """
+    delivery = _webhook_claim(delivery_id)
+    if delivery is None:
+        return None
+    started = timezone.now()
+    clock = time.monotonic()
+    status_code, error = _webhook_post(delivery)
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    now = timezone.now()
+    delivered = status_code is not None and 200 <= status_code < 300
+    with transaction.atomic():
+        number = WebhookAttempt.objects.filter(delivery_id=delivery.pk).count() + 1
+        WebhookAttempt.objects.create(
+            delivery_id=delivery.pk,
+            number=number,
+            started_at=started,
+            duration_ms=duration_ms,
+            status_code=status_code,
+            error=error[:500],
+        )
+        rows = WebhookDelivery.objects.filter(pk=delivery.pk)
+        if delivered:
+            rows.exclude(status=WebhookDelivery.Status.DELIVERED).update(
+                status=WebhookDelivery.Status.DELIVERED,
+                delivered_at=now,
+                next_attempt_at=None,
+                claimed_at=None,
+                last_error="",
+                updated_at=now,
+            )
+            return None
+        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            rows.filter(status=WebhookDelivery.Status.SENDING).update(
+                status=WebhookDelivery.Status.FAILED,
+                next_attempt_at=None,
+                claimed_at=None,
+                last_error=error,
+                updated_at=now,
+            )
+            logger.warning("Webhook delivery %s failed for good: %s", delivery.pk, error)
+            return None
+        wait = _webhook_backoff(delivery.attempts)
+        rows.filter(status=WebhookDelivery.Status.SENDING).update(
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=now + wait,
+            claimed_at=None,
+            last_error=error,
+            updated_at=now,
+        )
+    logger.warning("Webhook delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, error)
+    return wait
+
+
+def webhook_sweep(*, batch_size: int = 500) -> dict[str, int]:
+    """Post again what no worker did: deliveries left mid-post by a dead worker, and overdue ones.
+
+    A delivery left `sending` may or may not have reached its receiver; it is posted again (receivers drop
+    an event id they have seen), unless it has used up its attempts. Delivered rows are never touched.
+    """
+    now = timezone.now()
+    stuck = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.SENDING,
+        claimed_at__lt=now - timedelta(minutes=settings.WEBHOOK_STUCK_MINUTES),
+    )
+    note = "The worker stopped while posting; the outcome is unknown."
+    failed = stuck.filter(attempts__gte=settings.WEBHOOK_MAX_ATTEMPTS).update(
+        status=WebhookDelivery.Status.FAILED, claimed_at=None, last_error=note, updated_at=now
+    )
+    retried = stuck.update(
+        status=WebhookDelivery.Status.PENDING,
+        claimed_at=None,
+        next_attempt_at=now,
+        last_error=note,
+        updated_at=now,
+    )
+    # A grace period, so that the task queued after commit (or its own retry) goes first.
+    grace = now - timedelta(seconds=30)
+    due = list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .filter(
+            models.Q(next_attempt_at__isnull=True, created_at__lt=grace)
+            | models.Q(next_attempt_at__lte=grace)
+            | models.Q(next_attempt_at=now)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[: batch_size * 20]
+    )
+    from .tasks import webhook_deliver
+
+    for delivery_id in due:
+        webhook_deliver.delay(delivery_id)
+    return {"requeued": len(due), "stuck": retried, "failed": failed}
+
+
+def webhook_delivery_retry(*, delivery: WebhookDelivery, actor: Any) -> bool:
+    """Put a failed delivery back in the queue, with all its attempts again, at a staff member's request."""
+    from apps.audit.services import audit_event_record
+
+    with transaction.atomic():
+        updated = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.FAILED).update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=None, attempts=0, updated_at=timezone.now()
+        )
+        if updated:
+            audit_event_record(actor=actor, action="webhook.retry", target=delivery)
+            webhook_schedule_delivery(delivery_ids=[delivery.pk])
+    return bool(updated)
+
+
+def webhook_endpoint_deliveries_update(*, endpoint_id: int, url: str, secret: str) -> int:
+    """Send what a receiver is still owed to its current URL, signed with its current secret.
+
+    Only pending and failed deliveries change; one being posted right now keeps what it was posted with.
+    Returns how many changed.
+    """
+    return WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id,
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED],
+    ).update(url=url, secret=secret, updated_at=timezone.now())

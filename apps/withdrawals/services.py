@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import SUPPORT
-from apps.accounts.services import user_agreement_end, user_consent_withdraw
+from apps.accounts.services import user_agreement_end, user_consent_withdraw, user_purposes_withdraw
 from apps.audit.services import (
     audit_event_build,
     audit_event_record,
@@ -545,6 +545,10 @@ def withdrawal_request_grant(
                 user=user, at=now, actor=actor, details=details
             )
             effects["agreement_ended"] = user_agreement_end(user=user, at=now, actor=actor, details=details)
+        if user is not None and locked.scope == WithdrawalRequest.Scope.PARTIAL:
+            effects["purposes_withdrawn"] = user_purposes_withdraw(
+                user=user, purposes=locked.purposes, reference=locked.reference, at=now, actor=actor
+            )
         parties = list(ThirdParty.objects.filter(active=True).order_by("name"))
         if parties:
             names = ", ".join(party.name for party in parties)

@@ -156,6 +156,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "webhook-sweep": {"task": "notifications.webhook_sweep", "schedule": 60.0},
     "retention-erase": {"task": "accounts.retention_erase", "schedule": crontab(hour=3, minute=15)},
     "policy-announce-resume": {"task": "policies.announce_resume", "schedule": 300.0},
     "withdrawals-due-digest": {"task": "withdrawals.send_due_digest", "schedule": crontab(hour=9, minute=0)},
@@ -181,6 +182,17 @@ ANYMAIL["REQUESTS_TIMEOUT"] = env.float("ANYMAIL_REQUESTS_TIMEOUT", default=10.0
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 
+# --- Webhooks to the company's other services (docs/webhooks.md) --------------------------------
+# Registered URLs must be https://; dev and test settings allow http:// (a receiver on localhost).
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+# Seconds to connect and to wait for the answer; a hung receiver must not hold a worker.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Attempts before a delivery is given up (failed); the waits double from 30 s up to 30 minutes.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_STUCK_MINUTES = env.int("WEBHOOK_STUCK_MINUTES", default=15)
+# Told in the transaction of a change that people's consent or agreement changed: f(*, user_ids, event, at).
+CONSENT_CHANGE_RECEIVERS = ["apps.acceptances.services.consent_change_publish"]
+
 # --- Portal -------------------------------------------------------------------------------------
 # The organisation's name as pages and emails in each language show it (ORGANISATION_NAME is the Kazakh one).
 ORGANISATION_NAME = env("ORGANISATION_NAME", default="«Talli Distribution» ЖШС (Alilo)")
@@ -203,6 +215,8 @@ WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
 MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
 ]
+# The purposes of processing (policy clause 2.1) a person may withdraw consent for: their TextChoices.
+CONSENT_PURPOSES = "apps.withdrawals.models.Purpose"
 # Blocks of the admin index dashboard: dotted paths to `(request) -> {"template", "context"} | None`
 # (None when the staff member may not open the list behind the block).
 ADMIN_DASHBOARD_BLOCKS = [

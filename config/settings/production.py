@@ -29,3 +29,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=True)
+
+# Webhooks carry consent status: only to https:// receivers.
+WEBHOOK_REQUIRE_HTTPS = True

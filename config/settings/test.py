@@ -32,3 +32,5 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=0)
 # Every test sees the calendar exceptions its own set-up wrote.
 CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=0)
+# The webhook tests post to a receiver on localhost, over plain http.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=False)

@@ -1,5 +1,7 @@
 """Every periodic task of the beat schedule, run by name through the Celery app as a worker runs it."""
 
+import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.acceptances.models import Acceptance
-from apps.notifications.models import OutboxEmail
-from apps.notifications.services import outbox_email_queue
+from apps.notifications.models import OutboxEmail, WebhookDelivery
+from apps.notifications.services import outbox_email_queue, webhook_deliveries_queue, webhook_delivery_build
 from apps.withdrawals.models import WithdrawalRequest
 from tests.acceptances.conftest import publish
 from tests.accounts.factories import UserFactory
@@ -42,6 +44,35 @@ def outbox_sweep():
         assert result == {"requeued": 1, "stuck": 1}
         assert OutboxEmail.objects.get(pk=stuck.pk).status == OutboxEmail.Status.FAILED
         assert OutboxEmail.objects.get(pk=waiting.pk).status == OutboxEmail.Status.PENDING
+
+    return check
+
+
+def webhook_sweep():
+    """A webhook delivery never queued (the broker was down), and one a killed worker left mid-post."""
+    deliveries = []
+    for port in (9, 10):
+        event_id = uuid.uuid4()
+        deliveries += webhook_deliveries_queue(
+            deliveries=[
+                webhook_delivery_build(
+                    event_id=event_id,
+                    event_type="agreement.ended",
+                    endpoint_id=1,
+                    url=f"http://127.0.0.1:{port}/hook",
+                    secret="whsec_x",
+                    body=json.dumps({"id": str(event_id)}),
+                )
+            ]
+        )
+    waiting, stuck = deliveries
+    long_ago = timezone.now() - timedelta(minutes=20)
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+    WebhookDelivery.objects.filter(pk=stuck.pk).update(status="sending", claimed_at=long_ago, attempts=1)
+
+    def check(result):
+        assert result == {"requeued": 2, "stuck": 1, "failed": 0}
+        assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"pending"}
 
     return check
 
@@ -126,6 +157,7 @@ def send_reminders():
 
 WORK = {
     "notifications.outbox_sweep": outbox_sweep,
+    "notifications.webhook_sweep": webhook_sweep,
     "accounts.retention_erase": retention_erase,
     "policies.announce_resume": announce_resume,
     "withdrawals.send_due_digest": due_digest,

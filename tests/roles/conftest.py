@@ -12,6 +12,7 @@ ROLE_MIGRATIONS = (
     "apps.accounts.migrations.0003_support_access_grant",
     "apps.withdrawals.migrations.0009_privacy_officer_registers_applications",
     "apps.calendars.migrations.0003_privacy_officer_calendar",
+    "apps.accounts.migrations.0006_webhooks_and_withdrawn_purposes",
 )
 
 
