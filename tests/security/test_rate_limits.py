@@ -1,11 +1,23 @@
 """Public POSTs are rate-limited per address (and per email where the form has one) with a 429 page."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from apps.notifications.models import OutboxEmail
 from tests.accounts.factories import StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _one_window():
+    """The limits count in fixed windows (per minute, per hour): a test that crossed a window's edge would
+    start counting again. The clock stands still in the middle of a minute."""
+    with time_machine.travel(datetime(2026, 11, 30, 10, 20, 30, tzinfo=UTC), tick=False):
+        yield
+
 
 pytestmark = pytest.mark.django_db
 
