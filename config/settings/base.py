@@ -231,6 +231,8 @@ CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=30)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 # Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
 POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
+# The beat resume restarts an unfinished announcement (its worker died) once it was published this long ago.
+POLICY_ANNOUNCE_RESUME_AFTER_SECONDS = env.int("POLICY_ANNOUNCE_RESUME_AFTER_SECONDS", default=120)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 # Sign-up emails a link that confirms the address; it works once, for this many hours. Sending it again from
 # the account page is limited per account ("<count>/<s|m|h|d>").
