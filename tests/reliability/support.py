@@ -261,6 +261,10 @@ class Proxy(Process):
 
     def cleanup(self) -> None:
         self.stop()
+        error_log = self.dir / "error.log"
+        if error_log.exists():
+            VAR.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(error_log, VAR / "nginx-error.log")
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
