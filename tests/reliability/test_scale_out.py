@@ -58,7 +58,7 @@ CLIENTS = 50
 MEMBERS = 30  # the other 20 clients are visitors
 # Users told of the new version besides the clients; ranges of CHUNK ids, so the fan-out takes a while.
 USERS = int(os.environ.get("RELIABILITY_SCALE_USERS", "2000"))
-CHUNK = 20
+CHUNK = 10
 LOCAL_SECONDS = 5  # POLICY_CURRENT_LOCAL_SECONDS, as in production
 # How long a client keeps retrying a request that failed with a 5xx or a broken connection.
 PATIENCE = 30
@@ -154,7 +154,9 @@ def test_two_web_nodes_two_workers_and_a_beat_lose_nothing_and_count_limits_once
         TRUSTED_PROXIES="2",
         CSRF_TRUSTED_ORIGINS=proxy_url,
         AXES_ENABLED="true",
+        AXES_FAILURE_LIMIT=str(LOCKOUT_LIMIT),
         RATELIMIT_ENABLE="true",
+        WITHDRAWAL_RATE_PER_IP=f"{RATE_LIMIT}/h",
         POLICY_CURRENT_LOCAL_SECONDS=str(LOCAL_SECONDS),
         POLICY_ANNOUNCEMENT_CHUNK_SIZE=str(CHUNK),
         POLICY_ANNOUNCE_RESUME_AFTER_SECONDS="3",
@@ -291,20 +293,26 @@ def test_two_web_nodes_two_workers_and_a_beat_lose_nothing_and_count_limits_once
             current["number"] = new_version.number
             events["published"] = published - started
             banner = f'action="/privacy/accept/{new_version.number}/"'
-            seen: dict[int, float] = {}
+            seen: dict[int, float] = {}  # node: when the first request that showed the banner was sent
+            stale: dict[int, float] = {}  # node: when the last request that did not show it was sent
             while len(seen) < len(webs) and time.monotonic() < published + LOCAL_SECONDS + 10:
                 for index, client in enumerate(watchers):
                     asked = time.monotonic()
-                    if index not in seen and banner in client.get("/").text:
+                    if index in seen:
+                        continue
+                    if banner in client.get("/").text:
                         seen[index] = asked - published
+                    else:
+                        stale[index] = asked - published
                 time.sleep(0.1)
+            events["stale"] = stale
             events["seen"] = seen
 
         def kill_worker_mid_fanout() -> None:
             """SIGKILL the worker running the announcement once a random share of it is written."""
             try:
                 expected = USERS + MEMBERS + 2
-                share = rng.uniform(0.1, 0.6)
+                share = rng.uniform(0.1, 0.5)
                 version = PolicyVersion.objects.filter(pk=new_version.pk)
                 wait_for(
                     lambda: (
@@ -412,8 +420,9 @@ def test_two_web_nodes_two_workers_and_a_beat_lose_nothing_and_count_limits_once
         done=f"2 web nodes behind nginx, 2 workers, 1 beat; {CLIENTS} clients for {SECONDS:.0f}s "
         f"({requests_made} requests, {requests_made / load_seconds:.0f}/s, {double_submitted} double "
         f"submissions); version {new_version.number} published at {events.get('published', 0):.0f}s, its "
-        f"banner seen on {len(seen)} of 2 nodes after {max(seen.values(), default=0):.1f}s (limit "
-        f"{LOCAL_SECONDS}s); {worker_name} SIGKILLed at {worker_at:.0f}s with the fan-out at "
+        f"banner seen on {len(seen)} of 2 nodes after {max(seen.values(), default=0):.1f}s, old version "
+        f"last seen at {max(events.get('stale', {}).values(), default=0):.1f}s (limit {LOCAL_SECONDS}s); "
+        f"{worker_name} SIGKILLed at {worker_at:.0f}s with the fan-out at "
         f"{events.get('fanout_at_kill')} of {announced} users, resumed by beat; {web_name} SIGKILLed at "
         f"{web_at:.0f}s, back {events.get('web_down', 0):.1f}s later ({len(failures)} failed requests "
         f"retried); lockout at failure {lockout.index(429) + 1 if 429 in lockout else '-'} of "
@@ -433,8 +442,10 @@ def test_two_web_nodes_two_workers_and_a_beat_lose_nothing_and_count_limits_once
     assert announced == announced_users == eligible
     assert tally.server_errors == 0, tally.errors[:5]
     assert unexplained == [], (unexplained[:5], [(round(m - started, 1), w) for m, w in failures], down)
-    # The publication reached both nodes within the time each process keeps the version in force.
-    assert sorted(seen) == [0, 1] and max(seen.values()) <= LOCAL_SECONDS + 2, seen
+    # The publication reached both nodes, and no request sent to either once the time each process keeps the
+    # version in force had passed still showed the old one (half a second for the clocks' conversion).
+    assert sorted(seen) == [0, 1], seen
+    assert max(events["stale"].values(), default=0) <= LOCAL_SECONDS + 0.5, events["stale"]
     # The kill landed in the middle of the fan-out, which beat's resume then finished.
     assert events["fanout_at_kill"] > 0 and not events["fanout_finished_at_kill"]
     # django-axes counts failures in the database and django-ratelimit in Redis: both nodes share them.
