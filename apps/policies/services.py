@@ -302,14 +302,16 @@ def policy_announcement_fanout(
 
 
 def policy_announcements_resume() -> list[int]:
-    """Queue the announcement of every published version whose fan-out has not finished."""
+    """Queue the announcement of every version published over POLICY_ANNOUNCE_RESUME_AFTER_SECONDS ago whose
+    fan-out has not finished. One that is still running meanwhile writes nothing twice (unique keys)."""
     from .tasks import policy_announce
 
+    published_before = timezone.now() - timedelta(seconds=settings.POLICY_ANNOUNCE_RESUME_AFTER_SECONDS)
     pending = list(
         PolicyVersion.objects.filter(
             status=PolicyVersion.Status.PUBLISHED,
             announced_at__isnull=True,
-            published_at__lt=timezone.now() - timedelta(minutes=2),
+            published_at__lt=published_before,
         ).values_list("pk", flat=True)
     )
     for version_id in pending:

@@ -154,6 +154,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # Workers log through LOGGING below, so its personal-data filter applies to them too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# With Redis, beat keeps its schedule (when each entry last ran) in Redis and holds a lock there (RedBeat):
+# a second beat, started by mistake or as a standby, waits for the lock instead of sending every task again,
+# and takes over, with the same schedule, within BEAT_LOCK_SECONDS of the first one dying. The leader renews
+# the lock at every tick, at least every BEAT_MAX_LOOP_SECONDS. Without Redis (`make run`'s embedded
+# default: one machine, one beat) the schedule is the file above.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("BEAT_MAX_LOOP_SECONDS", default=10)
+CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_SECONDS", default=60)
+CELERY_REDBEAT_KEY_PREFIX = env("BEAT_KEY_PREFIX", default="alilo-beat")
+# Redis calls are retried for this long before beat gives up (and its supervisor restarts it).
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "retry_period": 30}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
     "webhook-sweep": {"task": "notifications.webhook_sweep", "schedule": 60.0},
@@ -232,6 +245,8 @@ CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=30)
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 # Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
 POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)
+# The beat resume restarts an unfinished announcement (its worker died) once it was published this long ago.
+POLICY_ANNOUNCE_RESUME_AFTER_SECONDS = env.int("POLICY_ANNOUNCE_RESUME_AFTER_SECONDS", default=120)
 API_USE_BATCH_MAX = env.int("API_USE_BATCH_MAX", default=1000)
 # Sign-up emails a link that confirms the address; it works once, for this many hours. Sending it again from
 # the account page is limited per account ("<count>/<s|m|h|d>").

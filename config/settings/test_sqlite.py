@@ -38,6 +38,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_out": str(_DIR / "broker"),
     "control_folder": str(_DIR / "broker-control"),
 }
+CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(_DIR / "celerybeat-schedule")
 EMAIL_FILE_PATH = str(_DIR / "mail")
 

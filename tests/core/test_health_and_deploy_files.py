@@ -38,9 +38,15 @@ def test_compose_file_defines_the_whole_stack():
     ):
         subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"], check=True)
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis", "proxy"}
-    assert "celery -A config worker" in compose["services"]["worker"]["command"]
-    assert "celery -A config beat" in compose["services"]["beat"]["command"]
+    services = compose["services"]
+    assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis", "proxy"}
+    assert "celery -A config worker" in services["worker"]["command"]
+    assert "celery -A config beat" in services["beat"]["command"]
+    # Migrations run once, before the nodes; `--scale web=N` needs web without a fixed host port.
+    assert "migrate" in services["migrate"]["command"] and "migrate" not in services["web"]["command"]
+    for node in ("web", "worker", "beat"):
+        assert services[node]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert "ports" not in services["web"]
 
 
 def test_dockerfile_runs_gunicorn_as_non_root_with_compiled_messages():

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db import connection
 from django.utils import timezone
 
 from tests.policies.factories import PolicyVersionFactory
@@ -47,3 +48,27 @@ def users_create(count: int, *, prefix: str, language: str = "kk") -> list:
         batch_size=1000,
     )
     return list(User.objects.filter(email__startswith=prefix).order_by("pk"))
+
+
+def users_insert(count: int, *, prefix: str, ended_every: int = 0, last_used_at=None) -> None:
+    """Create `count` users (addresses `<prefix><n>@example.kz`, no password) in one INSERT ... SELECT
+    generate_series; with `ended_every`, every `ended_every`-th of them has ended the agreement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_user (password, is_superuser, email, full_name, phone, language,
+                agreement_status, agreement_ended_at, last_used_at, is_staff, is_active, date_joined)
+            SELECT '!', false, %(prefix)s || g || '@example.kz', 'Bulk User ' || g, '',
+                (ARRAY['kk', 'ru', 'en'])[1 + g %% 3],
+                CASE WHEN g %% %(ended)s = 0 THEN 'ended' ELSE 'active' END,
+                CASE WHEN g %% %(ended)s = 0 THEN now() - interval '1 day' END,
+                %(last_used_at)s, false, true, now() - interval '60 days'
+            FROM generate_series(1, %(count)s) AS g
+            """,
+            {
+                "count": count,
+                "ended": ended_every or count + 1,
+                "prefix": prefix,
+                "last_used_at": last_used_at,
+            },
+        )

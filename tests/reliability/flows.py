@@ -26,12 +26,15 @@ def _step(tally: Tally, label: str, call) -> httpx.Response | None:
 
 
 def withdrawal_form(i: int, *, email: str = "", token: str = "", scope: str = "all") -> dict:
+    """A new request of client `i`. Its reason differs from every other form's: the same words from the same
+    person while an earlier request is pending are that request sent again, not a new one."""
+    token = token or str(uuid.uuid4())
     data = {
         "full_name": f"Requester {i}",
         "email": email,
         "scope": scope,
-        "reason": f"Request {i}",
-        "submission_token": token or str(uuid.uuid4()),
+        "reason": f"Request {i}, form {token[:8]}",
+        "submission_token": token,
     }
     if scope == "all":
         data["acknowledgement"] = "on"

@@ -17,6 +17,8 @@ SCENARIOS = [
     "worker-kill-sweep",
     "postgres-restart",
     "load",
+    "scale-out",
+    "two-beats",
     "hostile-forms",
     "hostile-api",
     "hostile-catalogue",

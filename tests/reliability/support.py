@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from tests.support.servers import ROOT, Gunicorn, Worker, child_env, free_port, port_open, wait_for
+from tests.support.servers import ROOT, Gunicorn, Process, Worker, child_env, free_port, port_open, wait_for
 
 VAR = ROOT / "var" / "reliability"
 CACHE_PREFIX = "reliability-scenario"
@@ -198,6 +198,76 @@ def start_worker(env: dict[str, str], *, name: str, concurrency: int = 1) -> Wor
     return Worker(env, log_path=log_path, name=f"test-{os.getpid()}", concurrency=concurrency).start()
 
 
+class Proxy(Process):
+    """nginx with deploy/'s site configuration, filled in as compose fills it, in front of `upstreams`
+    (host:port of each web node), on loopback: HTTPS on `port` with a throwaway certificate."""
+
+    label = "nginx"
+
+    def __init__(self, upstreams: list[str], *, port: int, nginx: str, openssl: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="alilo-nginx-"))
+        super().__init__({**os.environ}, log_path=self.dir / "nginx.out")
+        self.upstreams, self.port, self.nginx = upstreams, port, nginx
+        self.certificate = self.dir / "cert.pem"
+        subprocess.run(
+            [
+                *(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
+                *("-nodes", "-keyout", str(self.dir / "key.pem"), "-out", str(self.certificate)),
+                *("-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        values = {
+            "SERVER_NAME": "localhost 127.0.0.1",
+            # Several nodes, as the template's header says: "a:8000; server b:8000".
+            "APP_UPSTREAM": "; server ".join(self.upstreams),
+            "TLS_CERTIFICATE": str(self.certificate),
+            "TLS_CERTIFICATE_KEY": str(self.dir / "key.pem"),
+            "HTTP_PORT": f"127.0.0.1:{free_port()}",
+            "HTTPS_PORT": f"127.0.0.1:{self.port}",
+        }
+        template = (ROOT / "deploy" / "nginx" / "portal.conf.template").read_text()
+        site = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
+        # The access log goes to a file rather than the terminal.
+        (self.dir / "portal.conf").write_text(site.replace("/dev/stdout", str(self.dir / "access.log")))
+        temp_paths = "".join(
+            f"{name}_temp_path {self.dir / name};\n"
+            for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (self.dir / "nginx.conf").write_text(
+            f"daemon off;\nworker_processes 1;\npid {self.dir / 'nginx.pid'};\n"
+            f"error_log {self.dir / 'error.log'} warn;\nevents {{ worker_connections 1024; }}\n"
+            f"http {{\n{temp_paths}include {self.dir / 'portal.conf'};\n}}\n"
+        )
+        return [
+            self.nginx,
+            "-p",
+            str(self.dir),
+            "-c",
+            str(self.dir / "nginx.conf"),
+            "-e",
+            str(self.dir / "error.log"),
+        ]
+
+    def ready(self) -> bool:
+        return port_open(self.port)
+
+    def cleanup(self) -> None:
+        self.stop()
+        error_log = self.dir / "error.log"
+        if error_log.exists():
+            VAR.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(error_log, VAR / "nginx-error.log")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def run_in_portal(env: dict[str, str], code: str, timeout: float = 120) -> str:
     """Run Python in a fresh portal process (settings from `env`), e.g. a beat task by hand; return stdout."""
     script = "import django\ndjango.setup()\n" + code
@@ -217,12 +287,15 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 class WebClient:
     """One visitor: a cookie jar, an address of its own (X-Forwarded-For) and a CSRF token."""
 
-    def __init__(self, base_url: str, ip: str, timeout: float = 30) -> None:
+    def __init__(
+        self, base_url: str, ip: str, timeout: float = 30, *, verify: bool | str = True, headers: dict = ()
+    ) -> None:
         self.http = httpx.Client(
             base_url=base_url,
-            headers={"X-Forwarded-For": ip, "User-Agent": "reliability-client"},
+            headers={"X-Forwarded-For": ip, "User-Agent": "reliability-client", **dict(headers)},
             timeout=timeout,
             follow_redirects=False,
+            verify=verify,
         )
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from apps.policies.selectors import ANNOUNCEMENT_TEMPLATE
 from tests.policies.factories import PolicyVersionFactory
 from tests.support.servers import database_url, wait_for
 
+from .conftest import users_insert
 from .invariants import violations
 from .support import app_env, record, run_in_portal, start_worker
 
@@ -23,24 +24,6 @@ pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
 USERS = int(os.environ.get("RELIABILITY_KILL_USERS", "20000"))
 ENDED_EVERY = 20  # one user in twenty has ended the agreement and must not be counted
-
-
-def users_insert(count: int, *, last_used_at=None) -> None:
-    """Create `count` users in one INSERT ... SELECT generate_series."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO accounts_user (password, is_superuser, email, full_name, phone, language,
-                agreement_status, agreement_ended_at, last_used_at, is_staff, is_active, date_joined)
-            SELECT '!', false, 'kill-' || g || '@example.kz', 'Kill Test ' || g, '',
-                (ARRAY['kk', 'ru', 'en'])[1 + g %% 3],
-                CASE WHEN g %% %(ended)s = 0 THEN 'ended' ELSE 'active' END,
-                CASE WHEN g %% %(ended)s = 0 THEN now() - interval '1 day' END,
-                %(last_used_at)s, false, true, now() - interval '60 days'
-            FROM generate_series(1, %(count)s) AS g
-            """,
-            {"count": count, "ended": ENDED_EVERY, "last_used_at": last_used_at},
-        )
 
 
 def eligible_count() -> int:
@@ -61,7 +44,7 @@ def kill_midway(worker, count, target: int) -> int:
 
 
 def test_announcement_fanout_killed_midway_resumes_with_every_user_once(private_redis):
-    users_insert(USERS)
+    users_insert(USERS, prefix="kill-", ended_every=ENDED_EVERY)
     # Published a while ago and not yet announced: the resume beat task picks it up.
     version = PolicyVersionFactory(published=True, published_at=timezone.now() - timedelta(minutes=10))
     env = app_env(
@@ -124,7 +107,9 @@ def test_implicit_sweep_killed_midway_resumes_with_every_user_once(private_redis
     version = PolicyVersionFactory(published=True, published_at=timezone.now() - timedelta(days=10))
     version.announced_at = timezone.now()
     PolicyVersion.objects.filter(pk=version.pk).update(announced_at=version.announced_at)
-    users_insert(USERS, last_used_at=timezone.now() - timedelta(hours=1))
+    users_insert(
+        USERS, prefix="kill-", ended_every=ENDED_EVERY, last_used_at=timezone.now() - timedelta(hours=1)
+    )
     # A few pressed the button before the sweep: they keep their explicit acceptance.
     with connection.cursor() as cursor:
         cursor.execute(

@@ -5,6 +5,7 @@ Each process runs in a session of its own with its output in a log file. `start(
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -211,3 +212,24 @@ class Worker(Process):
 
     def ready(self) -> bool:
         return "ready." in self.log_path.read_text(errors="replace")
+
+
+class Beat(Process):
+    """Celery beat of config's app; ready once it starts (a second one then waits for the schedule's lock)."""
+
+    label = "celery beat"
+
+    def command(self) -> list[str]:
+        schedule = self.log_path.with_suffix(".schedule")
+        return [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "INFO", "-s", str(schedule)]
+
+    def ready(self) -> bool:
+        return "beat: Starting..." in self.log_path.read_text(errors="replace")
+
+    def holds_lock(self) -> bool:
+        """Whether it took the schedule's lock (RedBeat), so it is the one that sends."""
+        return "beat: Acquired lock" in self.log_path.read_text(errors="replace")
+
+    def sent(self) -> list[str]:
+        """The beat entries it sent, in order, from its log."""
+        return re.findall(r"Sending due task (\S+)", self.log_path.read_text(errors="replace"))
