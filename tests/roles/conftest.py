@@ -12,6 +12,8 @@ ROLE_MIGRATIONS = (
     "apps.accounts.migrations.0003_support_access_grant",
     "apps.withdrawals.migrations.0009_privacy_officer_registers_applications",
     "apps.calendars.migrations.0003_privacy_officer_calendar",
+    "apps.breaches.migrations.0002_privacy_officer_breaches",
+    "apps.records.migrations.0002_privacy_officer_exports_records",
 )
 
 
