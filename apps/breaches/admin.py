@@ -243,6 +243,7 @@ class BreachNoticeAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     list_display = ["breach", "audience", "created_at", "written", "finished_at"]
     list_display_fields = {"breach": ("breach__reference",)}
     list_filter = ["audience"]
+    search_fields = ["breach__reference"]
     fields = [
         "breach",
         "audience",
