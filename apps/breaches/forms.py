@@ -1,15 +1,24 @@
 import re
 
 from django import forms
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils.translation import gettext_lazy as _
 
 from .models import Breach, BreachNotice
 from .services import AMENDABLE
 
 
+def moment_field(label) -> forms.DateTimeField:
+    """A date and time in one labelled input (Almaty time), as the withdrawal register takes it."""
+    return forms.DateTimeField(
+        label=label,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],
+        help_text=_("Almaty time, for example 03.06.2026 10:30."),
+    )
+
+
 class BreachForm(forms.ModelForm):
-    discovered_at = forms.SplitDateTimeField(label=_("discovered at"), widget=AdminSplitDateTime)
+    discovered_at = moment_field(_("discovered at"))
 
     class Meta:
         model = Breach
@@ -17,7 +26,7 @@ class BreachForm(forms.ModelForm):
 
 
 class AuthorityNoticeForm(forms.Form):
-    notified_at = forms.SplitDateTimeField(label=_("Authority notified at"), widget=AdminSplitDateTime)
+    notified_at = moment_field(_("Authority notified at"))
     method = forms.ChoiceField(label=_("How the authority was notified"), choices=Breach.Method.choices)
     reference = forms.CharField(label=_("Authority's reference"), max_length=100, required=False)
     letter = forms.FileField(

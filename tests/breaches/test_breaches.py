@@ -197,8 +197,7 @@ def test_the_officer_records_a_breach_and_notifies_the_authority_in_the_admin(cl
     response = client.post(
         reverse("admin:breaches_breach_add"),
         {
-            "discovered_at_0": "2025-12-15",
-            "discovered_at_1": "10:00:00",
+            "discovered_at": "2025-12-15T10:00",
             "description": "Stolen laptop",
             "data_categories": "Emails",
             "people_affected": "3",
@@ -209,13 +208,12 @@ def test_the_officer_records_a_breach_and_notifies_the_authority_in_the_admin(cl
     breach = Breach.objects.get()
     assert breach.notify_due_at == almaty(2025, 12, 18, 0, 0)
     step = reverse("admin:breaches_breach_step", args=[breach.pk, "authority"])
-    bad = client.post(step, {"notified_at_0": "2025-12-15", "notified_at_1": "12:00", "method": "fax"})
+    bad = client.post(step, {"notified_at": "2025-12-15T12:00", "method": "fax"})
     assert bad.status_code == 200 and Breach.objects.get().status == "open"
     done = client.post(
         step,
         {
-            "notified_at_0": "2025-12-15",
-            "notified_at_1": "12:00",
+            "notified_at": "2025-12-15T12:00",
             "method": "email",
             "reference": "77",
             "letter": SimpleUploadedFile("letter.exe", b"MZ", "application/x-msdownload"),
@@ -223,7 +221,7 @@ def test_the_officer_records_a_breach_and_notifies_the_authority_in_the_admin(cl
     )
     assert done.status_code == 200 and "PDF, JPEG or PNG" in done.content.decode()
     assert Breach.objects.get().status == "open"
-    client.post(step, {"notified_at_0": "2025-12-15", "notified_at_1": "12:00", "method": "email"})
+    client.post(step, {"notified_at": "2025-12-15T12:00", "method": "email"})
     assert Breach.objects.get().status == "notified"
     page = client.get(reverse("admin:breaches_breach_change", args=[breach.pk]))
     assert page.status_code == 200

@@ -71,8 +71,7 @@ def test_officer_records_a_breach_notifies_the_authority_and_tells_the_people(po
     response = staff.post(
         reverse("admin:breaches_breach_add"),
         {
-            "discovered_at_0": found.strftime("%Y-%m-%d"),
-            "discovered_at_1": found.strftime("%H:%M:%S"),
+            "discovered_at": found.strftime("%Y-%m-%dT%H:%M"),
             "description": "An export was sent to the wrong partner.",
             "data_categories": "Names and emails",
             "people_affected": "1",
@@ -87,8 +86,7 @@ def test_officer_records_a_breach_notifies_the_authority_and_tells_the_people(po
     staff.post(
         reverse("admin:breaches_breach_step", args=[breach.pk, "authority"]),
         {
-            "notified_at_0": timezone.localtime().strftime("%Y-%m-%d"),
-            "notified_at_1": timezone.localtime().strftime("%H:%M:%S"),
+            "notified_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
             "method": "letter",
             "reference": "01-15/77",
             "letter": SimpleUploadedFile("letter.pdf", b"%PDF-1.4", "application/pdf"),
