@@ -4,8 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.acceptances.api import api
 from apps.accounts.views import set_language
+from apps.records.api import router as records_router
 
 from . import views
+
+api.add_router("/", records_router)
 
 admin.site.site_header = _("Alilo Privacy Portal")
 admin.site.site_title = _("Alilo Privacy Portal")
@@ -17,6 +20,7 @@ urlpatterns = [
     path("language/", set_language, name="set_language"),
     path("accounts/", include("apps.accounts.urls")),
     path("privacy_policy/", include("apps.policies.urls")),
+    path("", include("apps.records.urls")),
     path("privacy/withdraw/", include("apps.withdrawals.urls")),
     path("privacy/", include("apps.acceptances.urls")),
     path("api/v1/", api.urls),

@@ -3,6 +3,9 @@
 from django.utils.translation import gettext_lazy as _
 
 TEMPLATE_LABELS = {
+    "breach_digest": _("Breaches awaiting notice to the authority"),
+    "breach_notice": _("Notice of a breach to the people affected"),
+    "breach_recorded": _("Breach recorded"),
     "account_signup_attempt": _("Sign-up with a registered address"),
     "account_verify_email": _("Confirm your email address"),
     "password_reset": _("Password reset"),

@@ -48,6 +48,8 @@ LOCAL_APPS = [
     "apps.acceptances",
     "apps.calendars",
     "apps.withdrawals",
+    "apps.records",
+    "apps.breaches",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -179,6 +181,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "acceptances-implicit-sweep": {"task": "acceptances.implicit_sweep", "schedule": 600.0},
     "acceptances-policy-reminders": {"task": "acceptances.send_reminders", "schedule": 3600.0},
+    "breaches-due-digest": {"task": "breaches.send_digest", "schedule": crontab(hour=9, minute=5)},
+    "breaches-notices-resume": {"task": "breaches.notices_resume", "schedule": 300.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -227,6 +231,7 @@ WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
 # Sections of the "My privacy" page: dotted paths to `(request) -> {"template", "context"} | None`.
 MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",
+    "apps.records.selectors.my_privacy_section",
 ]
 # The purposes of processing (policy clause 2.1) a person may withdraw consent for: their TextChoices.
 CONSENT_PURPOSES = "apps.withdrawals.models.Purpose"
@@ -236,7 +241,23 @@ ADMIN_DASHBOARD_BLOCKS = [
     "apps.withdrawals.selectors.admin_dashboard_block",
     "apps.acceptances.selectors.admin_dashboard_block",
     "apps.calendars.selectors.admin_dashboard_block",
+    "apps.breaches.selectors.admin_dashboard_block",
 ]
+# --- Proof for the regulator: consent records (apps/records) and breaches (apps/breaches) ----------
+# The controller named in every consent record.
+ORGANISATION_LEGAL_NAME = env("ORGANISATION_LEGAL_NAME", default="Talli Distribution LLP")
+ORGANISATION_BIN = env("ORGANISATION_BIN", default="")
+# The private JWK (EC P-256, JSON) that signs consent records; without it a development key is generated into
+# CONSENT_SIGNING_KEY_FILE. Retired public keys (a JWKS) stay published so older records still verify.
+CONSENT_SIGNING_KEY = env("CONSENT_SIGNING_KEY", default="")
+CONSENT_SIGNING_KEY_FILE = env("CONSENT_SIGNING_KEY_FILE", default=str(VAR_DIR / "consent-signing-key.json"))
+CONSENT_RETIRED_PUBLIC_KEYS = env("CONSENT_RETIRED_PUBLIC_KEYS", default="")
+# Keys the HMAC that names a person in records; changing it changes every pseudonymous id.
+CONSENT_SUBJECT_ID_SECRET = env("CONSENT_SUBJECT_ID_SECRET", default=SECRET_KEY)
+CONSENT_RECORD_MAX_BYTES = env.int("CONSENT_RECORD_MAX_BYTES", default=512 * 1024)
+# Law 94-V Art. 25(2)(8): the authorised body is told of a breach within this many working days.
+BREACH_NOTICE_WORKING_DAYS = env.int("BREACH_NOTICE_WORKING_DAYS", default=1)
+BREACH_LETTER_MAX_BYTES = env.int("BREACH_LETTER_MAX_BYTES", default=10 * 1024 * 1024)
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 # Each process keeps the version in force this many seconds before asking the cache again (0: every time).
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)

@@ -155,7 +155,58 @@ def send_reminders():
     return check
 
 
+def _breach(*, hours_ago: int):
+    from apps.breaches import services as breach_services
+    from tests.roles.conftest import member
+
+    officer = member("Privacy officer", email=f"officer{hours_ago}@alilo.kz")
+    return officer, breach_services.breach_record(
+        actor=officer,
+        discovered_at=timezone.now() - timedelta(hours=hours_ago),
+        description="A lost laptop",
+        data_categories="Emails",
+        people_affected=1,
+    )
+
+
+def breach_digest():
+    """A breach found two days ago whose notice to the authority is not recorded."""
+    _officer, breach = _breach(hours_ago=48)
+
+    def check(result):
+        assert result is True
+        digest = OutboxEmail.objects.get(template="breach_digest")
+        assert digest.to == settings.PRIVACY_MAILBOX and breach.reference in str(digest.context)
+
+    return check
+
+
+def breach_notices_resume():
+    """A notice to the people affected saved ten minutes ago whose fan-out never started."""
+    from apps.breaches import services as breach_services
+    from apps.breaches.models import BreachNotice
+
+    officer, breach = _breach(hours_ago=1)
+    notice = breach_services.breach_notice_create(
+        breach=breach,
+        actor=officer,
+        audience="all",
+        subject_kk="Хабарлама",
+        body_kk="Мәтін",
+        subject_ru="Уведомление",
+        body_ru="Текст",
+    )
+    BreachNotice.objects.filter(pk=notice.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+
+    def check(result):
+        assert result == [notice.pk]
+
+    return check
+
+
 WORK = {
+    "breaches.send_digest": breach_digest,
+    "breaches.notices_resume": breach_notices_resume,
     "notifications.outbox_sweep": outbox_sweep,
     "notifications.webhook_sweep": webhook_sweep,
     "accounts.retention_erase": retention_erase,

@@ -13,6 +13,8 @@ ROLE_MIGRATIONS = (
     "apps.withdrawals.migrations.0009_privacy_officer_registers_applications",
     "apps.calendars.migrations.0003_privacy_officer_calendar",
     "apps.accounts.migrations.0006_webhooks_and_withdrawn_purposes",
+    "apps.breaches.migrations.0002_privacy_officer_breaches",
+    "apps.records.migrations.0002_privacy_officer_exports_records",
 )
 
 

@@ -18,8 +18,11 @@ from apps.acceptances import services as acceptance_services
 from apps.acceptances.models import Acceptance, UseReport
 from apps.accounts.roles import POLICY_EDITOR, PRIVACY_OFFICER, SUPPORT
 from apps.audit.models import AuditEvent
+from apps.breaches import services as breach_services
+from apps.breaches.models import Breach, BreachNotice
 from apps.notifications.models import OutboxEmail
 from apps.policies.models import PolicyVersion
+from apps.records.models import ConsentRecord
 from apps.withdrawals.models import SupportAccess, ThirdParty, TimelineEntry, WithdrawalRequest
 from apps.withdrawals.tokens import status_token_make
 from tests.acceptances.conftest import publish
@@ -72,6 +75,16 @@ SHOWN = {
     },
     "audit.auditevent": {"created_at", "actor", "action", "target_type", "target_id", "target_label", "ip"},
     "policies.policyversion": {"number", "status", "published_at", "implicit_acceptance_at"},
+    "breaches.breach": {
+        "reference",
+        "status",
+        "discovered_at",
+        "notify_due_at",
+        "people_affected",
+        "authority_notified_at",
+    },
+    "breaches.breachnotice": {"audience", "created_at", "written", "finished_at"},
+    "records.consentrecord": {"accepted_at", "version", "method", "channel"},
 }
 # The lists that show personal data: each view of them is an audit event.
 AUDITED = set(SHOWN) - {"withdrawals.thirdparty", "policies.policyversion"}
@@ -107,7 +120,29 @@ def world(db):
     )
     email = OutboxEmail.objects.filter(object_id=withdrawal.pk, user=customer).order_by("pk").first()
     event = AuditEvent.objects.filter(action="withdrawal.verify").get()
+    officer = member(PRIVACY_OFFICER, email="breach-officer@alilo.kz")
+    breach = breach_services.breach_record(
+        actor=officer,
+        discovered_at=timezone.now() - timedelta(hours=2),
+        description="Secret description",
+        data_categories="Secret categories",
+        people_affected=5,
+        measures="Secret measures",
+    )
+    notice = breach_services.breach_notice_create(
+        breach=breach,
+        actor=officer,
+        audience="ids",
+        user_ids=[customer.pk],
+        subject_kk="Хабарлама",
+        body_kk="Құпия мәтін",
+        subject_ru="Уведомление",
+        body_ru="Секретный текст",
+    )
     return {
+        "breaches.breach": breach,
+        "breaches.breachnotice": notice,
+        "records.consentrecord": ConsentRecord.objects.get(pk=acceptance.pk),
         "withdrawals.withdrawalrequest": withdrawal,
         "withdrawals.withdrawalrequeststatus": withdrawal,
         "withdrawals.thirdparty": ThirdPartyFactory(contact_email="dpo@partner.kz"),
@@ -130,6 +165,9 @@ MODELS = {
     "notifications.outboxemail": OutboxEmail,
     "audit.auditevent": AuditEvent,
     "policies.policyversion": PolicyVersion,
+    "breaches.breach": Breach,
+    "breaches.breachnotice": BreachNotice,
+    "records.consentrecord": ConsentRecord,
 }
 
 

@@ -77,6 +77,9 @@ def pages(world) -> dict[str, str]:
         "policy publish": reverse("admin:policies_policyversion_publish", args=[w["draft"].pk]),
         "group list": reverse("admin:auth_group_changelist"),
         "service tokens": reverse("admin:acceptances_servicetoken_changelist"),
+        "breach list": reverse("admin:breaches_breach_changelist"),
+        "breach add": reverse("admin:breaches_breach_add"),
+        "consent record list": reverse("admin:records_consentrecord_changelist"),
     }
 
 
@@ -96,6 +99,9 @@ OFFICER_PAGES = {
     "outbox detail",
     "audit list",
     "audit detail",
+    "breach list",
+    "breach add",
+    "consent record list",
 }
 EDITOR_PAGES = {"policy list", "policy add", "policy draft", "policy publish"}
 SUPPORT_PAGES = {"status list", "status detail"}

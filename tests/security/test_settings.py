@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from apps.records.keys import key_generate, key_private_json
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 PRODUCTION_ENV = {
@@ -21,6 +23,8 @@ PRODUCTION_ENV = {
     "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
     "ANYMAIL_POSTMARK_SERVER_TOKEN": "server-token",
     "ANYMAIL_WEBHOOK_SECRET": "hook:long-random-secret",
+    "CONSENT_SIGNING_KEY": key_private_json(key_generate()),
+    "ORGANISATION_BIN": "123456789012",
 }
 
 
@@ -75,12 +79,16 @@ def test_check_deploy_on_production_settings_reports_nothing():
             "notifications.E001",
         ),
         ({"SITE_URL": "http://privacy.alilo.kz"}, "core.E001"),
+        ({"CONSENT_SIGNING_KEY": ""}, "records.E001"),
+        ({"ORGANISATION_BIN": ""}, "records.E002"),
     ],
     ids=[
         "staff-two-factor-off",
         "webhook-without-secret",
         "webhook-without-secret-default-backend",
         "http-site-url",
+        "consent-records-without-a-key",
+        "consent-records-without-a-bin",
     ],
 )
 def test_check_deploy_fails_on_an_unsafe_production_setting(unsafe, error):
