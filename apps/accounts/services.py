@@ -11,6 +11,7 @@ from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from apps.audit.services import (
     audit_event_build,
@@ -348,7 +349,7 @@ def user_purposes_withdraw(
     purposes = list(purposes)
     bad = [p for p in purposes if not isinstance(p, str) or not PURPOSE_CODE.fullmatch(p) or p == "all"]
     if not purposes or bad:
-        raise ValidationError("Name one or more purposes by their codes.", code="purposes")
+        raise ValidationError(_("Name one or more purposes by their codes."), code="purposes")
     at = at or timezone.now()
     with transaction.atomic():
         # The user's row serialises two grants for the same person, so each purpose is written once.

@@ -225,13 +225,16 @@ class BreachAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
 
     def letter_view(self, request, object_id):
         breach = self.get_object(request, object_id)
-        letter = getattr(breach, "letter", None) if breach is not None and hasattr(breach, "letter") else None
+        if breach is None or not self.has_view_permission(request, breach):
+            raise Http404
+        letter = getattr(breach, "letter", None) if hasattr(breach, "letter") else None
         if letter is None:
             raise Http404
         self._audit(request, action="admin.view", target=breach, details={"letter": letter.sha256})
         response = HttpResponse(bytes(letter.data), content_type=letter.content_type)
         response["Content-Disposition"] = "attachment"
         response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
         return response
 
 

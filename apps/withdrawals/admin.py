@@ -56,6 +56,7 @@ SUPPORT_ACCESS_PERMISSION = "withdrawals.grant_supportaccess"
 SUPPORT_CONTACT_FIELDS = ["email", "phone", "postal_address", "reason", "ip"]
 REGISTER_PERMISSION = "withdrawals.add_withdrawalrequest"
 CONFIRM_THIRD_PARTY_PERMISSION = "withdrawals.change_thirdpartynotice"
+SCAN_PERMISSION = "withdrawals.view_applicationscan"
 
 
 class SupportMemberForm(forms.Form):
@@ -254,6 +255,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                         reason=data["reason"],
                         acknowledgement=data["acknowledgement"],
                         language=data["language"],
+                        account=data["account"],
                         scan=data["scan"],
                         ip=client_ip(request),
                     )
@@ -407,7 +409,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             "third_party_confirm_form": ThirdPartyConfirmForm(
                 initial={"confirmed_on": working_days.local_date(timezone.now())}
             ),
-            "scan": selectors.withdrawal_scan(obj),
+            "scan": selectors.withdrawal_scan(obj) if request.user.has_perm(SCAN_PERMISSION) else None,
             "scan_url": reverse("admin:withdrawals_withdrawalrequest_scan", args=[obj.pk]),
             "last_day": selectors.withdrawal_last_day(obj),
             "outbox_emails": selectors.withdrawal_request_emails(obj),
@@ -424,6 +426,8 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_view_permission(request, obj):
             raise Http404
+        if not request.user.has_perm(SCAN_PERMISSION):
+            raise PermissionDenied
         scan = selectors.withdrawal_scan(obj)
         if scan is None:
             raise Http404
@@ -524,10 +528,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             if notice is None:
                 raise Http404
             confirmed_on = form.cleaned_data["confirmed_on"]
+            # A date, not a moment: noon of that day (now, for today), never before the notice itself.
             confirmed_at = (
                 timezone.now()
                 if confirmed_on == working_days.local_date(timezone.now())
-                else (datetime.combine(confirmed_on, time(12), tzinfo=COMPANY_TZ))
+                else max(datetime.combine(confirmed_on, time(12), tzinfo=COMPANY_TZ), notice.sent_at)
             )
             services.withdrawal_third_party_confirm(
                 notice=notice, actor=actor, confirmed_at=confirmed_at, note=form.cleaned_data["note"], ip=ip

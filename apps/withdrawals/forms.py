@@ -283,6 +283,16 @@ class ReceivedApplicationForm(forms.Form):
         label=_("The application says the requester understands the user agreement may end (clause 2.6)."),
         required=False,
     )
+    account = forms.IntegerField(
+        label=_("Account number (optional)"),
+        required=False,
+        min_value=1,
+        help_text=_(
+            "The number (#) of the requester's account in Users, once you have checked the application is "
+            "theirs. The withdrawal's effects apply to that account when it is granted; without it, to none."
+        ),
+        error_messages={"invalid": _("Enter the account's number, for example 1234.")},
+    )
     scan = forms.FileField(
         label=_("Scan of the application (optional)"),
         required=False,
@@ -294,6 +304,15 @@ class ReceivedApplicationForm(forms.Form):
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_account(self):
+        number = self.cleaned_data["account"]
+        if number is None:
+            return None
+        account = get_user_model().objects.filter(pk=number, erased_at__isnull=True).first()
+        if account is None:
+            raise forms.ValidationError(_("There is no account with this number."), code="account")
+        return account
 
     def clean(self):
         cleaned = super().clean()

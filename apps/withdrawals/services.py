@@ -301,6 +301,7 @@ def withdrawal_request_register_received(
     reason: str,
     acknowledgement: bool,
     language: str,
+    account: Any = None,
     scan: Any = None,
     ip: str | None = None,
 ) -> WithdrawalRequest:
@@ -308,7 +309,8 @@ def withdrawal_request_register_received(
 
     It is registered at once, in the same reference series; its term counts from `received_at`, and the
     written application goes to the privacy mailbox and the receipt to the requester's address, if any, as
-    for one from the web form. `scan` is an uploaded file (PDF or image, at most 10 MB) or None.
+    for one from the web form. `account` is the requester's account as staff identified it (its effects
+    apply to it when granted), or None. `scan` is an uploaded file (PDF or image, at most 10 MB) or None.
     """
     if channel not in WithdrawalRequest.Channel.values or channel == WithdrawalRequest.Channel.WEB:
         raise ValidationError(_("Choose how the application reached us."), code="channel")
@@ -331,6 +333,7 @@ def withdrawal_request_register_received(
         submission_token=uuid.uuid4(),
         channel=channel,
         received_at=received_at,
+        requester=account,
         full_name=" ".join(full_name.split()),
         email=(email or "").strip().lower(),
         phone=phone or "",
@@ -377,6 +380,7 @@ def withdrawal_request_register_received(
             received_at=received_at.isoformat(),
             due_at=withdrawal.due_at.isoformat(),
             scan=scan_row is not None,
+            account=account.pk if account is not None else None,
         )
         outbox_emails_queue(emails=emails.registration(withdrawal))
     return withdrawal
@@ -526,6 +530,23 @@ def withdrawal_request_information_ask(
     return _refresh(withdrawal, locked)
 
 
+def _account_proven_by(withdrawal: WithdrawalRequest):
+    """Return the account a request filed without one concerns: the account whose holder confirmed the
+    same address the requester proved with the emailed link; None otherwise (an address typed by staff
+    from a letter proves nothing, and an erased or unconfirmed account is nobody's to end)."""
+    if not withdrawal.requester_email_verified or not withdrawal.email:
+        return None
+    return (
+        get_user_model()
+        .objects.filter(
+            email__iexact=withdrawal.email,
+            email_verified_at__isnull=False,
+            erased_at__isnull=True,
+        )
+        .first()
+    )
+
+
 def withdrawal_request_grant(
     *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
 ) -> WithdrawalRequest:
@@ -537,7 +558,7 @@ def withdrawal_request_grant(
         locked.decided_at = now
         locked.pause_started_at = None
         locked.save()
-        user = locked.requester or get_user_model().objects.filter(email__iexact=locked.email).first()
+        user = locked.requester or _account_proven_by(locked)
         effects: dict[str, Any] = {"user": user.pk if user else None}
         if user is not None and locked.scope == WithdrawalRequest.Scope.ALL:
             details = {"withdrawal": locked.reference}

@@ -86,8 +86,11 @@ def withdrawal_form(request):
                     messages.success(request, message % {"reference": withdrawal.reference})
                     return redirect(selectors.withdrawal_status_path(withdrawal))
                 request.session[SENT_SESSION_KEY] = withdrawal.email
-                # An account that has not confirmed its address has its reference already, to quote.
-                request.session[SENT_REFERENCE_SESSION_KEY] = withdrawal.reference or ""
+                # An account that has not confirmed its address has its reference already, to quote. A
+                # visitor whose form matched a request already made is shown nothing of it: the page is the
+                # same as for a new request, and only the address's holder gets the link again.
+                own = user is not None and withdrawal.requester_id == user.pk
+                request.session[SENT_REFERENCE_SESSION_KEY] = (withdrawal.reference or "") if own else ""
                 return redirect("withdrawals:sent")
     else:
         form = WithdrawalRequestForm(user=user, initial={"submission_token": uuid.uuid4()})

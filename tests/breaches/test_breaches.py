@@ -225,3 +225,21 @@ def test_the_officer_records_a_breach_and_notifies_the_authority_in_the_admin(cl
     assert Breach.objects.get().status == "notified"
     page = client.get(reverse("admin:breaches_breach_change", args=[breach.pk]))
     assert page.status_code == 200
+
+
+def test_the_letter_to_the_authority_opens_only_for_those_who_may_see_breaches(client, officer):
+    breach = record(officer)
+    services.breach_authority_notify(
+        breach=breach,
+        actor=officer,
+        notified_at=almaty(2025, 12, 15, 15, 0),
+        method="portal",
+        letter=SimpleUploadedFile("letter.pdf", b"%PDF-1.4 letter", "application/pdf"),
+    )
+    url = reverse("admin:breaches_breach_letter", args=[breach.pk])
+    for role in ("Support", "Policy editor"):
+        client.force_login(member(role, email=f"{role.split()[0].lower()}@alilo.kz"))
+        assert client.get(url).status_code == 404
+    client.force_login(officer)
+    response = client.get(url)
+    assert response.status_code == 200 and response.content == b"%PDF-1.4 letter"

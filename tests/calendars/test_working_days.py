@@ -9,6 +9,9 @@ from apps.calendars import working_days
 
 ALMATY = ZoneInfo("Asia/Almaty")
 
+# The terms read the calendar's exceptions (one small table) whenever the cache says they may have changed.
+pytestmark = pytest.mark.django_db
+
 
 def at(year, month, day, hour=12, minute=0):
     return datetime(year, month, day, hour, minute, tzinfo=ALMATY)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.acceptances import services as acceptance_services
 from apps.acceptances.models import Acceptance
@@ -182,7 +182,7 @@ def test_the_command_verifies_a_file_and_refuses_a_changed_one(signing_key, tmp_
     with pytest.raises(CommandError, match="1 of 1 records did not verify"):
         call_command("verify_consent_record", str(path))
     path.write_text("not json")
-    with pytest.raises(CommandError, match="not a consent record"):
+    with translation.override("en"), pytest.raises(CommandError, match="not a consent record"):
         call_command("verify_consent_record", str(path))
 
 

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
 SCRIPT = '<script>alert("x")</script><b onmouseover="x()">bold</b>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
-FORM_ERROR = 'class="error" role="alert"'
+FORM_ERROR = 'class="error-summary"'
 RESULTS: dict[str, str] = {}
 
 

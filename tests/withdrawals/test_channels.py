@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -300,3 +301,77 @@ def test_a_visitor_who_sends_the_form_again_gets_the_link_again_not_a_second_req
         assert response.status_code == 302 and response["Location"] == reverse("withdrawals:sent")
     assert WithdrawalRequest.objects.count() == 1
     assert OutboxEmail.objects.filter(template="withdrawal_confirm", to="dana@example.kz").count() == 2
+
+
+def test_a_letter_ends_an_account_only_when_staff_name_it(client, officer):
+    holder = UserFactory(email="dana@example.kz")
+    stranger_claim = services.withdrawal_request_register_received(
+        actor=officer,
+        channel="post",
+        received_at=datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
+        full_name="Dana Seitkali",
+        email="dana@example.kz",
+        phone="",
+        postal_address="",
+        scope="all",
+        purposes=[],
+        reason="",
+        acknowledgement=True,
+        language="kk",
+    )
+    services.withdrawal_request_review_start(withdrawal=stranger_claim, actor=officer)
+    services.withdrawal_request_grant(withdrawal=stranger_claim, actor=officer)
+    holder.refresh_from_db()
+    # An address typed from a letter proves nothing: the account with it is left as it was.
+    assert holder.agreement_status == "active"
+    response = client.post(ADD_URL, letter(email="dana@example.kz", account=str(holder.pk)))
+    assert response.status_code == 302
+    named = WithdrawalRequest.objects.get(requester=holder)
+    services.withdrawal_request_review_start(withdrawal=named, actor=officer)
+    services.withdrawal_request_grant(withdrawal=named, actor=officer)
+    holder.refresh_from_db()
+    assert holder.agreement_status == "ended"
+    missing = client.post(ADD_URL, letter(account="999999"), HTTP_ACCEPT_LANGUAGE="en")
+    assert missing.status_code == 400 and "There is no account with this number." in missing.content.decode()
+
+
+def test_a_visitor_sending_a_form_that_matches_someone_elses_request_learns_no_reference(client):
+    owner = verified(email="dana@example.kz", full_name="Dana Seitkali", reason="")
+    data = {
+        "full_name": "Dana Seitkali",
+        "email": "dana@example.kz",
+        "scope": "all",
+        "reason": "",
+        "acknowledgement": "on",
+    }
+    page = client.post("/privacy/withdraw/", {**data, "submission_token": str(uuid.uuid4())}, follow=True)
+    assert owner.reference not in page.content.decode()
+    assert WithdrawalRequest.objects.count() == 1
+
+
+def test_scans_open_only_with_their_own_permission(client):
+    officer = member("Privacy officer", email="officer@alilo.kz")
+    withdrawal = services.withdrawal_request_register_received(
+        actor=officer,
+        channel="post",
+        received_at=datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
+        full_name="Dana Seitkali",
+        email="",
+        phone="",
+        postal_address="Almaty",
+        scope="all",
+        purposes=[],
+        reason="",
+        acknowledgement=True,
+        language="kk",
+        scan=SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf"),
+    )
+    reader = UserFactory(is_staff=True, email="reader@alilo.kz", language="en")
+    reader.user_permissions.add(Permission.objects.get(codename="view_withdrawalrequest"))
+    client.force_login(reader)
+    assert client.get(change_url(withdrawal)).status_code == 200
+    assert "a.pdf" not in client.get(change_url(withdrawal)).content.decode()
+    assert (
+        client.get(reverse("admin:withdrawals_withdrawalrequest_scan", args=[withdrawal.pk])).status_code
+        == 403
+    )
