@@ -4,7 +4,7 @@ affected. Each step is audited in its transaction; emails go through the outbox 
 import hashlib
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +42,31 @@ def breach_due_at(*, discovered_at: datetime) -> datetime:
     """Return when the authority must have been told: the end (24:00 Almaty) of the working day after the day
     of discovery (Kazakh calendar, BREACH_NOTICE_WORKING_DAYS)."""
     return working_days.due_at_after(discovered_at, settings.BREACH_NOTICE_WORKING_DAYS)
+
+
+def breach_deadlines_recompute(*, day: date, actor: Any = None) -> int:
+    """Count again the deadline of every breach the authority has not been told of whose term spans `day`,
+    after the working calendar changed that day; audit each that moved and return how many."""
+    moved = 0
+    start = working_days.end_of_day(day - timedelta(days=1))
+    for breach in Breach.objects.filter(
+        status=Breach.Status.OPEN, discovered_at__lt=working_days.end_of_day(day), notify_due_at__gt=start
+    ).select_for_update():
+        due_at = breach_due_at(discovered_at=breach.discovered_at)
+        if due_at != breach.notify_due_at:
+            before = breach.notify_due_at
+            breach.notify_due_at = due_at
+            breach.save(update_fields=["notify_due_at"])
+            _audit(
+                breach,
+                action="breach.deadline_recompute",
+                actor=actor,
+                day=day.isoformat(),
+                before=before.isoformat(),
+                notify_due_at=due_at.isoformat(),
+            )
+            moved += 1
+    return moved
 
 
 def _locked(breach: Breach) -> Breach:

@@ -1,10 +1,13 @@
 """Writes of the working calendar: each change is audited and makes every process read the calendar again."""
 
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
@@ -17,11 +20,17 @@ def _staff(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-def _changed() -> None:
+def _changed(*days: date, actor: Any = None) -> None:
     """Drop the cached exceptions now (this process, and the version every process checks) and once more
-    after commit, so no process keeps what it read while the transaction was open."""
+    after commit, so no process keeps what it read while the transaction was open; then let the apps that
+    store terms count again those spanning the changed days (CALENDAR_CHANGE_RECEIVERS), in this
+    transaction."""
     calendar_exceptions_changed()
     transaction.on_commit(calendar_exceptions_changed)
+    for path in settings.CALENDAR_CHANGE_RECEIVERS:
+        receiver = import_string(path)
+        for day in sorted(set(days)):
+            receiver(day=day, actor=_staff(actor))
 
 
 def calendar_exception_save(*, exception: CalendarException, actor: Any = None) -> CalendarException:
@@ -50,7 +59,7 @@ def calendar_exception_save(*, exception: CalendarException, actor: Any = None) 
             target=exception,
             details=details,
         )
-        _changed()
+        _changed(exception.day, *([before["day"]] if before else []), actor=actor)
     return exception
 
 
@@ -63,8 +72,9 @@ def calendar_exception_delete(*, exception: CalendarException, actor: Any = None
             target=exception,
             details={"day": exception.day.isoformat(), "kind": exception.kind, "source": exception.source},
         )
+        day = exception.day
         exception.delete()
-        _changed()
+        _changed(day, actor=actor)
 
 
 def calendar_year_confirm(

@@ -2,7 +2,7 @@
 emails through the outbox (delivered after commit)."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -528,6 +528,35 @@ def withdrawal_request_information_ask(
             )
         )
     return _refresh(withdrawal, locked)
+
+
+def withdrawal_due_dates_recompute(*, day: date, actor: Any = None) -> int:
+    """Count again the statutory term of every open request whose term spans `day`, after the working
+    calendar changed that day (a day off the government added, a working Saturday): the term is still 15
+    working days from the day the application arrived, on the corrected calendar. Audit each request whose
+    due date moved and return how many."""
+    moved = 0
+    start = working_days.end_of_day(day - timedelta(days=1))
+    for withdrawal in WithdrawalRequest.objects.filter(
+        status__in=WithdrawalRequest.OPEN_STATUSES,
+        received_at__lt=working_days.end_of_day(day),
+        due_at__gt=start,
+    ).select_for_update():
+        due_at = working_days.due_at_after(withdrawal.received_at, settings.WITHDRAWAL_DUE_WORKING_DAYS)
+        if due_at != withdrawal.due_at:
+            before = withdrawal.due_at
+            withdrawal.due_at = due_at
+            withdrawal.save(update_fields=["due_at", "updated_at"])
+            _audit(
+                withdrawal,
+                action="due_recompute",
+                actor=actor,
+                day=day.isoformat(),
+                before=before.isoformat(),
+                due_at=due_at.isoformat(),
+            )
+            moved += 1
+    return moved
 
 
 def _account_proven_by(withdrawal: WithdrawalRequest):

@@ -263,6 +263,12 @@ USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default
 POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=5)
 # Each process keeps the calendar exceptions this long before asking the cache whether they changed.
 CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=30)
+# Called with (day=, actor=) in the transaction that changes a day of the working calendar: each app that
+# stores a term counted in working days counts again the terms spanning that day.
+CALENDAR_CHANGE_RECEIVERS = [
+    "apps.withdrawals.services.withdrawal_due_dates_recompute",
+    "apps.breaches.services.breach_deadlines_recompute",
+]
 IMPLICIT_SWEEP_CHUNK_SIZE = env.int("IMPLICIT_SWEEP_CHUNK_SIZE", default=20000)
 # Users per transaction of the announcement fan-out; a crash loses at most one range, resumed later.
 POLICY_ANNOUNCEMENT_CHUNK_SIZE = env.int("POLICY_ANNOUNCEMENT_CHUNK_SIZE", default=10000)

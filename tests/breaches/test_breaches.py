@@ -1,7 +1,7 @@
 """The breach register: the 1-working-day deadline (Kazakh calendar, Almaty), the mailbox alerts, the steps
 and their audit, immutability once closed, and the notice to the people affected sent once to each."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -243,3 +243,18 @@ def test_the_letter_to_the_authority_opens_only_for_those_who_may_see_breaches(c
     client.force_login(officer)
     response = client.get(url)
     assert response.status_code == 200 and response.content == b"%PDF-1.4 letter"
+
+
+def test_a_day_off_added_after_recording_moves_the_deadline_of_a_breach_not_yet_notified(officer):
+    from apps.calendars.models import CalendarException
+    from apps.calendars.services import calendar_exception_save
+
+    breach = record(officer, discovered_at=almaty(2025, 12, 1, 10, 0))
+    assert breach.notify_due_at == almaty(2025, 12, 3, 0, 0)  # the end of Tuesday 2 December
+    calendar_exception_save(
+        exception=CalendarException(day=date(2025, 12, 2), kind="day_off", source="Decree (test)"),
+        actor=officer,
+    )
+    breach.refresh_from_db()
+    assert breach.notify_due_at == almaty(2025, 12, 4, 0, 0)
+    assert AuditEvent.objects.filter(action="breach.deadline_recompute", target_id=str(breach.pk)).exists()

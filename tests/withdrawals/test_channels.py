@@ -375,3 +375,28 @@ def test_scans_open_only_with_their_own_permission(client):
         client.get(reverse("admin:withdrawals_withdrawalrequest_scan", args=[withdrawal.pk])).status_code
         == 403
     )
+
+
+def test_a_day_off_added_to_the_calendar_moves_the_terms_that_span_it_and_no_others():
+    from apps.calendars.models import CalendarException
+    from apps.calendars.services import calendar_exception_save
+
+    officer = member("Privacy officer", email="officer@alilo.kz")
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=ALMATY), tick=False):
+        spanning = verified(email="a@example.kz")  # due end of 22 June
+    with time_machine.travel(datetime(2026, 6, 25, 10, 0, tzinfo=ALMATY), tick=False):
+        later = verified(email="b@example.kz")  # received after the changed day
+    assert spanning.due_at == datetime(2026, 6, 23, tzinfo=ALMATY)
+    later_due = later.due_at
+    calendar_exception_save(
+        exception=CalendarException(
+            day=date(2026, 6, 10), kind=CalendarException.Kind.DAY_OFF, source="Government decree (test)"
+        ),
+        actor=officer,
+    )
+    spanning.refresh_from_db()
+    later.refresh_from_db()
+    assert spanning.due_at == datetime(2026, 6, 24, tzinfo=ALMATY)  # one working day later: 23 June
+    assert later.due_at == later_due
+    event = AuditEvent.objects.get(action="withdrawal.due_recompute")
+    assert event.target_id == str(spanning.pk) and event.details["day"] == "2026-06-10"
