@@ -1,10 +1,13 @@
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.http import outbound_host_allowed
 
 
 class Channel(models.TextChoices):
@@ -184,6 +187,11 @@ class WebhookEndpoint(models.Model):
             message = _("The webhook URL must start with https:// (the events carry consent status).")
         elif scheme not in ("http", "https"):
             message = _("The webhook URL must start with https:// or http://.")
+        elif not outbound_host_allowed(urlsplit(self.url).hostname or ""):
+            message = _(
+                "The webhook URL must name a public address, or one in the networks the operator allowed "
+                "(WEBHOOK_ALLOWED_NETWORKS); this one is the portal's own, internal or does not resolve."
+            )
         else:
             return
         raise ValidationError({"url": ValidationError(message, code="scheme")})

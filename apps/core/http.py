@@ -2,6 +2,7 @@
 
 import codecs
 import ipaddress
+import socket
 
 from django.conf import settings
 
@@ -39,3 +40,28 @@ def charset_is_utf8(charset: str) -> bool:
         return codecs.lookup(charset.strip()).name in UTF8_CHARSETS
     except (LookupError, ValueError):  # unknown, or not a name at all (a NUL byte)
         return False
+
+
+def outbound_host_allowed(host: str) -> bool:
+    """Whether the portal may open a connection to `host` on its own initiative (a webhook).
+
+    Every address the name resolves to must be a public one, or inside a network the operator listed in
+    WEBHOOK_ALLOWED_NETWORKS (the company's own services); loopback, link-local (cloud metadata), private and
+    reserved addresses are refused otherwise, so a registered URL cannot reach the portal's own host or its
+    internal network. WEBHOOK_ALLOW_ANY_ADDRESS (development and tests, whose receivers run on localhost)
+    allows everything. A name that does not resolve is not allowed.
+    """
+    if getattr(settings, "WEBHOOK_ALLOW_ANY_ADDRESS", False):
+        return True
+    networks = [
+        ipaddress.ip_network(net, strict=False) for net in getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", [])
+    ]
+    host = (host or "").strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError, ValueError):
+        return False
+    addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+    return bool(addresses) and all(
+        address.is_global or any(address in network for network in networks) for address in addresses
+    )

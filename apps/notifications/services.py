@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import timedelta
@@ -19,6 +20,7 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
+from apps.core.http import outbound_host_allowed
 from apps.core.organisation import organisation_name
 
 from .models import OutboxEmail, WebhookAttempt, WebhookDelivery
@@ -489,6 +491,9 @@ def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """POST the delivery once; return (HTTP status or None, error text)."""
     if not delivery.url.lower().startswith(("https://", "http://")):
         return None, "Only http:// and https:// URLs are posted to."
+    if not outbound_host_allowed(urllib.parse.urlsplit(delivery.url).hostname or ""):
+        # Checked at each attempt, as a name may point elsewhere since it was registered.
+        return None, "The URL's host is not a public address (nor in WEBHOOK_ALLOWED_NETWORKS): not posted."
     body = delivery.body.encode("utf-8")
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         delivery.url,

@@ -202,6 +202,11 @@ OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 # --- Webhooks to the company's other services (docs/webhooks.md) --------------------------------
 # Registered URLs must be https://; dev and test settings allow http:// (a receiver on localhost).
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+# Webhook URLs must resolve to public addresses, or to these networks (the company's own services, e.g.
+# "10.20.0.0/16"); loopback, link-local and other private addresses are refused. Development and tests allow
+# any address (their receivers run on localhost).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_ALLOW_ANY_ADDRESS = env.bool("WEBHOOK_ALLOW_ANY_ADDRESS", default=False)
 # Seconds to connect and to wait for the answer; a hung receiver must not hold a worker.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # Attempts before a delivery is given up (failed); the waits double from 30 s up to 30 minutes.

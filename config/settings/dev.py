@@ -13,3 +13,4 @@ WHITENOISE_USE_FINDERS = True
 
 # A receiver on localhost may listen on plain http.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=False)
+WEBHOOK_ALLOW_ANY_ADDRESS = env.bool("WEBHOOK_ALLOW_ANY_ADDRESS", default=True)

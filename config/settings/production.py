@@ -32,3 +32,4 @@ ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=True)
 
 # Webhooks carry consent status: only to https:// receivers.
 WEBHOOK_REQUIRE_HTTPS = True
+WEBHOOK_ALLOW_ANY_ADDRESS = False

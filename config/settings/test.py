@@ -36,3 +36,4 @@ POLICY_CURRENT_LOCAL_SECONDS = env.int("POLICY_CURRENT_LOCAL_SECONDS", default=0
 CALENDAR_LOCAL_SECONDS = env.int("CALENDAR_LOCAL_SECONDS", default=0)
 # The webhook tests post to a receiver on localhost, over plain http.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=False)
+WEBHOOK_ALLOW_ANY_ADDRESS = env.bool("WEBHOOK_ALLOW_ANY_ADDRESS", default=True)

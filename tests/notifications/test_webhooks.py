@@ -235,3 +235,23 @@ def test_a_failed_delivery_can_be_posted_again_by_staff_and_is_audited(settings)
     assert delivery.status == "delivered" and len(receiver.received) == 2
     assert list(WebhookAttempt.objects.filter(delivery=delivery).values_list("number", flat=True)) == [1, 2]
     assert AuditEvent.objects.filter(action="webhook.retry", target_id=str(delivery.pk)).exists()
+
+
+def test_a_url_on_an_internal_address_is_never_posted_to(settings):
+    from apps.core.http import outbound_host_allowed
+
+    settings.WEBHOOK_ALLOW_ANY_ADDRESS = False
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    for host in ("127.0.0.1", "localhost", "169.254.169.254", "10.1.2.3", "[::1]", "no-such-host.invalid"):
+        assert not outbound_host_allowed(host), host
+    assert outbound_host_allowed("8.8.8.8")
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    assert outbound_host_allowed("10.1.2.3") and not outbound_host_allowed("127.0.0.1")
+    # And a delivery to the portal's own host is not posted: the receiver hears nothing.
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    with WebhookReceiver() as receiver:
+        delivery = queue(receiver.url)
+        services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        assert receiver.received == []
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and "not a public address" in delivery.last_error
