@@ -17,6 +17,8 @@ def main() -> int:
     env = {**os.environ}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Links in emails and records name the port the portal listens on.
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}")
     var = Path(env.get("VAR_DIR", ROOT / "var"))
     for folder in ("", "mail", "broker", "broker-control", "cache"):
         (var / folder).mkdir(parents=True, exist_ok=True)

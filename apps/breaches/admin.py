@@ -84,6 +84,10 @@ class BreachAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """Amendments are read-only; nothing else is related."""
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        """The audit events of the services are the log; the unsaved read-only inlines have nothing to say."""
+        return []
+
     def log_addition(self, request, obj, message):
         """The audit event of breach_record is the log."""
 

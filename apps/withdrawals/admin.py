@@ -310,7 +310,8 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("due by (24:00 Almaty)"), ordering="due_at")
     def due_date(self, obj):
         last_day = selectors.withdrawal_last_day(obj)
-        return last_day or "—"
+        # Formatted here: the change page shows what a method returns as text, not as a localised date.
+        return date_format(last_day, "DATE_FORMAT") if last_day else "—"
 
     @admin.display(description=_("working days left"))
     def days_left(self, obj):

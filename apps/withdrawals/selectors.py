@@ -85,7 +85,8 @@ def withdrawal_due_state(withdrawal: WithdrawalRequest, *, now: datetime | None 
     now = now or timezone.now()
     if withdrawal.due_at is None or withdrawal.status not in WithdrawalRequest.OPEN_STATUSES:
         return DueState(days_left=None, overdue=False, due_soon=False, waiting=False)
-    left = working_days.working_days_left(withdrawal.due_at, now)
+    # The term starts the working day after the application arrived: on that day itself, all of it is left.
+    left = min(working_days.working_days_left(withdrawal.due_at, now), settings.WITHDRAWAL_DUE_WORKING_DAYS)
     overdue = now >= withdrawal.due_at
     return DueState(
         days_left=left,

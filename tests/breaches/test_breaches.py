@@ -13,7 +13,7 @@ from apps.breaches import services
 from apps.breaches.models import Breach, BreachAmendment, BreachNotice
 from apps.calendars.working_days import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import StaffFactory, UserFactory
 from tests.calendars.factories import CalendarExceptionFactory
 from tests.roles.conftest import member
 
@@ -258,3 +258,26 @@ def test_a_day_off_added_after_recording_moves_the_deadline_of_a_breach_not_yet_
     breach.refresh_from_db()
     assert breach.notify_due_at == almaty(2025, 12, 4, 0, 0)
     assert AuditEvent.objects.filter(action="breach.deadline_recompute", target_id=str(breach.pk)).exists()
+
+
+def test_a_superuser_who_sees_the_amendments_inline_records_and_edits_a_breach(client):
+    root = StaffFactory(email="root@alilo.kz", language="en")
+    client.force_login(root)
+    fields = {
+        "discovered_at": "2025-12-15T10:00",
+        "description": "Stolen laptop",
+        "data_categories": "Emails",
+        "people_affected": "3",
+        "measures": "",
+        "amendments-TOTAL_FORMS": "0",
+        "amendments-INITIAL_FORMS": "0",
+    }
+    response = client.post(reverse("admin:breaches_breach_add"), fields)
+    assert response.status_code == 302
+    breach = Breach.objects.get()
+    changed = client.post(
+        reverse("admin:breaches_breach_change", args=[breach.pk]), {**fields, "people_affected": "5"}
+    )
+    assert changed.status_code == 302
+    breach.refresh_from_db()
+    assert breach.people_affected == 5

@@ -88,6 +88,8 @@ def walk_sign_up_accept_and_withdraw(base: str, log: Path, mail: Path) -> None:
     while not (links := _verify_links(mail)) and time.monotonic() < deadline:
         time.sleep(1)
     assert links, f"the worker did not deliver the confirm-your-address email:\n{log.read_text()[-3000:]}"
+    # The link names the port the portal listens on, not a default one.
+    assert f"{base}/accounts/verify/" in "\n".join(mail_texts(mail))
     page = member.get(links[-1])
     page = member.submit(page, has='class="verify-email"')
     assert page.url.path == "/accounts/" and "Your email address is confirmed." in page.text, page.text[:2000]

@@ -336,6 +336,11 @@ def test_two_web_nodes_two_workers_and_a_beat_lose_nothing_and_count_limits_once
         def kill_web_node() -> None:
             """SIGKILL one web node at a random moment once the publication is seen, and start it again."""
             wait_for(lambda: "seen" in events, timeout=SECONDS + 30, interval=0.1, message="no publication")
+            # The limits are counted exactly only for requests that were not cut by a dying node (a retried
+            # POST the node had counted before it died counts twice, as it should): probe them first.
+            wait_for(
+                lambda: "rate_answers" in events, timeout=SECONDS + 30, interval=0.1, message="no limit probe"
+            )
             earliest = max(time.monotonic(), started + SECONDS * 0.4)
             time.sleep(
                 max(0.0, rng.uniform(earliest, max(earliest, started + SECONDS * 0.7)) - time.monotonic())

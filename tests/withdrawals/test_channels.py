@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from apps.acceptances.services import acceptance_record
 from apps.audit.models import AuditEvent
@@ -54,6 +55,25 @@ def letter(**fields):
     }
     data.update(fields)
     return data
+
+
+def registered(officer, **fields):
+    """A paper application registered by `officer` through the service, as the admin's form does."""
+    data = {
+        "channel": "post",
+        "received_at": datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
+        "full_name": "Dana Seitkali",
+        "email": "dana@example.kz",
+        "phone": "",
+        "postal_address": "",
+        "scope": "all",
+        "purposes": [],
+        "reason": "",
+        "acknowledgement": True,
+        "language": "kk",
+    }
+    data.update(fields)
+    return services.withdrawal_request_register_received(actor=officer, **data)
 
 
 @pytest.fixture
@@ -143,24 +163,17 @@ def test_a_scan_that_is_not_a_document_or_too_large_is_refused(client, officer, 
         response.status_code == 400
         and "The scan must be a PDF, JPEG, PNG or TIFF file." in response.content.decode()
     )
+    big = SimpleUploadedFile("big.pdf", b"%PDF" + b"0" * (10 * 1024 * 1024), content_type="application/pdf")
+    response = client.post(ADD_URL, {**letter(), "scan": big}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "The scan is larger than 10 MB." in response.content.decode()
     assert not WithdrawalRequest.objects.exists() and not ApplicationScan.objects.exists()
 
 
 def test_support_and_editors_cannot_register_applications_or_open_scans(client):
     officer = member("Privacy officer", email="officer@alilo.kz")
-    withdrawal = services.withdrawal_request_register_received(
-        actor=officer,
+    withdrawal = registered(
+        officer,
         channel="in_person",
-        received_at=datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
-        full_name="Dana Seitkali",
-        email="dana@example.kz",
-        phone="",
-        postal_address="",
-        scope="all",
-        purposes=[],
-        reason="",
-        acknowledgement=True,
-        language="kk",
         scan=SimpleUploadedFile("a.png", b"\x89PNG\r\n", content_type="image/png"),
     )
     for role in ("Support", "Policy editor"):
@@ -305,20 +318,7 @@ def test_a_visitor_who_sends_the_form_again_gets_the_link_again_not_a_second_req
 
 def test_a_letter_ends_an_account_only_when_staff_name_it(client, officer):
     holder = UserFactory(email="dana@example.kz")
-    stranger_claim = services.withdrawal_request_register_received(
-        actor=officer,
-        channel="post",
-        received_at=datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
-        full_name="Dana Seitkali",
-        email="dana@example.kz",
-        phone="",
-        postal_address="",
-        scope="all",
-        purposes=[],
-        reason="",
-        acknowledgement=True,
-        language="kk",
-    )
+    stranger_claim = registered(officer)
     services.withdrawal_request_review_start(withdrawal=stranger_claim, actor=officer)
     services.withdrawal_request_grant(withdrawal=stranger_claim, actor=officer)
     holder.refresh_from_db()
@@ -351,19 +351,10 @@ def test_a_visitor_sending_a_form_that_matches_someone_elses_request_learns_no_r
 
 def test_scans_open_only_with_their_own_permission(client):
     officer = member("Privacy officer", email="officer@alilo.kz")
-    withdrawal = services.withdrawal_request_register_received(
-        actor=officer,
-        channel="post",
-        received_at=datetime(2026, 11, 27, 12, 0, tzinfo=ALMATY),
-        full_name="Dana Seitkali",
+    withdrawal = registered(
+        officer,
         email="",
-        phone="",
         postal_address="Almaty",
-        scope="all",
-        purposes=[],
-        reason="",
-        acknowledgement=True,
-        language="kk",
         scan=SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf"),
     )
     reader = UserFactory(is_staff=True, email="reader@alilo.kz", language="en")
@@ -400,3 +391,15 @@ def test_a_day_off_added_to_the_calendar_moves_the_terms_that_span_it_and_no_oth
     assert later.due_at == later_due
     event = AuditEvent.objects.get(action="withdrawal.due_recompute")
     assert event.target_id == str(spanning.pk) and event.details["day"] == "2026-06-10"
+
+
+def test_on_the_day_it_arrives_a_request_has_its_whole_term_left_and_the_admin_shows_the_date_localised(
+    client, officer
+):
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=ALMATY), tick=False):
+        withdrawal = verified(email="a@example.kz")
+        assert selectors.withdrawal_due_state(withdrawal).days_left == 15
+        client.force_login(officer)
+        page = client.get(change_url(withdrawal)).content.decode()
+        expected = date_format(date(2026, 6, 22), "DATE_FORMAT")  # in the staff member's language
+    assert expected in page and "2026-06-22" not in page
