@@ -33,7 +33,9 @@ BODY = (
             "phone": "",
             "scope": "partial",
             "purposes": "marketing",
-            "reason": "No more offers, please.",
+            # Each request its own words: the same words from the same person within two days are taken
+            # for the same form sent again, and show the request already made.
+            "reason": "No more offers, please (UUID).",
             "website": "",
             "submission_token": "UUID",
         }
@@ -55,6 +57,7 @@ def _rows_written(withdrawal) -> dict:
         "requester_email_verified",
     )  # fmt: skip
     request = {name: getattr(withdrawal, name) for name in (*fields, "ip", "user_agent")}
+    request["reason"] = withdrawal.reason.rsplit(" (", 1)[0]  # each request's own words end with its token
     request["registered"] = bool(withdrawal.reference and withdrawal.verified_at and withdrawal.due_at)
     request["email_is_account's"] = withdrawal.email == withdrawal.requester.email
     timeline = sorted(
