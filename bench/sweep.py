@@ -41,9 +41,9 @@ NOT_COMPARED = ("id", "recorded_at")
 HANDWRITTEN_SQL = """
 INSERT INTO acceptances_acceptance
     (user_id, version_id, method, channel, accepted_at, recorded_at, ip, user_agent, language, text_sha256,
-     used_at, use_source)
+     used_at, use_source, email_verified)
 SELECT u.id, %(version)s, 'implicit', 'web', u.last_used_at, now(), NULL, '', 'kk', %(sha)s,
-       u.last_used_at, 'web'
+       u.last_used_at, 'web', u.email_verified_at IS NOT NULL
 FROM accounts_user u
 WHERE u.last_used_at >= %(deadline)s AND u.last_used_at <= now()
   AND u.agreement_status = 'active' AND u.consent_withdrawn_at IS NULL AND u.erased_at IS NULL AND u.is_active

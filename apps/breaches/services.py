@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 NOTICE_TOPIC = "breach.notice"
 NOTICE_TEMPLATE = "breach_notice"
-FANOUT_CHUNK_IDS = 5000
 EDITABLE = ("discovered_at", "description", "data_categories", "people_affected", "measures")
 AMENDABLE = (*EDITABLE, "authority_notified_at", "authority_method", "authority_reference")
 LETTER_TYPES = ("application/pdf", "image/jpeg", "image/png")
@@ -384,13 +383,14 @@ def breach_notice_contexts(notice: BreachNotice) -> dict[str, dict[str, Any]]:
     return {"kk": kk, "ru": ru, "en": ru}
 
 
-def breach_notice_fanout(*, notice: BreachNotice, chunk_ids: int = FANOUT_CHUNK_IDS) -> int:
+def breach_notice_fanout(*, notice: BreachNotice, chunk_ids: int | None = None) -> int:
     """Write the notice to the outbox once per recipient, in ranges of user ids, and queue delivery.
 
     Each range is one transaction that also moves the notice's cursor, so a stopped worker loses at most the
     range in flight and a rerun resumes after the last committed one; the key `breach-notice:<id>:<user id>`
     makes any overlap write nothing. Returns how many rows this call wrote.
     """
+    chunk_ids = chunk_ids or settings.BREACH_NOTICE_CHUNK_IDS
     notice = BreachNotice.objects.select_related("breach").get(pk=notice.pk)
     if notice.finished_at is not None:
         return 0

@@ -262,6 +262,8 @@ CONSENT_SUBJECT_ID_SECRET = env("CONSENT_SUBJECT_ID_SECRET", default=SECRET_KEY)
 CONSENT_RECORD_MAX_BYTES = env.int("CONSENT_RECORD_MAX_BYTES", default=512 * 1024)
 # Law 94-V Art. 25(2)(8): the authorised body is told of a breach within this many working days.
 BREACH_NOTICE_WORKING_DAYS = env.int("BREACH_NOTICE_WORKING_DAYS", default=1)
+# User ids per transaction of a breach notice to the people affected (a stopped worker loses one range).
+BREACH_NOTICE_CHUNK_IDS = env.int("BREACH_NOTICE_CHUNK_IDS", default=5000)
 BREACH_LETTER_MAX_BYTES = env.int("BREACH_LETTER_MAX_BYTES", default=10 * 1024 * 1024)
 USE_TRACKING_INTERVAL_SECONDS = env.int("USE_TRACKING_INTERVAL_SECONDS", default=300)
 # Each process keeps the version in force this many seconds before asking the cache again (0: every time).
