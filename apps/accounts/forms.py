@@ -36,8 +36,16 @@ def full_name_clean(value: str) -> str:
 
 
 class SignupForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
-    email = forms.EmailField(label=_("Email"), max_length=254, validators=[validate_email_domain])
+    # Each message names what is missing: the error summary at the top lists them without their labels.
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        validators=[validate_email_domain],
+        error_messages={"required": _("Enter your email address.")},
+    )
     phone = PhoneNumberField(
         label=_("Phone (optional)"),
         required=False,
@@ -46,8 +54,18 @@ class SignupForm(forms.Form):
         error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
-    password2 = forms.CharField(label=_("Password again"), strip=False, widget=forms.PasswordInput)
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput,
+        error_messages={"required": _("Choose a password.")},
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput,
+        error_messages={"required": _("Enter the same password again.")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -98,7 +98,7 @@ def test_signup_with_a_taken_address_hashes_the_password_as_a_new_one_does(clien
         ({"phone": "12345"}, "phone", "Enter a valid phone number, for example +7 701 234 5678."),
         ({"password1": "123", "password2": "123"}, "password1", "This password is too short."),
         ({"password2": "different-Secret-42"}, "password2", "The two passwords differ."),
-        ({"full_name": "   "}, "full_name", "This field is required."),
+        ({"full_name": "   "}, "full_name", "Enter your full name."),
     ],
 )
 def test_signup_with_bad_input_shows_error_and_creates_nothing(client, change, field, message):
