@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.services import audit_view_record
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
-from apps.core.http import client_ip
+from apps.core.http import attachment_response, client_ip
 
 from . import services
 from .forms import AmendForm, AuthorityNoticeForm, BreachForm, NoticeForm
@@ -235,11 +235,7 @@ class BreachAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         if letter is None:
             raise Http404
         self._audit(request, action="admin.view", target=breach, details={"letter": letter.sha256})
-        response = HttpResponse(bytes(letter.data), content_type=letter.content_type)
-        response["Content-Disposition"] = "attachment"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return attachment_response(letter.data, content_type=letter.content_type)
 
 
 @admin.register(BreachNotice)

@@ -65,3 +65,18 @@ def outbound_host_allowed(host: str) -> bool:
     return bool(addresses) and all(
         address.is_global or any(address in network for network in networks) for address in addresses
     )
+
+
+def attachment_response(data: bytes, *, content_type: str, file_name: str = ""):
+    """Return a stored file of personal data as a download: never shown inline, never sniffed as another
+    type, never kept by a cache."""
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    response = HttpResponse(bytes(data), content_type=content_type)
+    response["Content-Disposition"] = (
+        content_disposition_header(True, file_name) if file_name else "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

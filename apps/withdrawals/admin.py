@@ -1,7 +1,5 @@
 """Staff processing of withdrawal requests. Every step calls a service; the admin form saves nothing."""
 
-from datetime import datetime, time
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -9,14 +7,13 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +23,7 @@ from apps.calendars import working_days
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin, ShownFieldsOnlyMixin
 from apps.core.dates import COMPANY_TZ
 from apps.core.exports import csv_export_response
-from apps.core.http import client_ip
+from apps.core.http import attachment_response, client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
@@ -435,11 +432,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         services.withdrawal_request_view_record(
             withdrawal=obj, actor=request.user, ip=client_ip(request), view="scan"
         )
-        response = HttpResponse(bytes(scan.data), content_type=scan.content_type)
-        response["Content-Disposition"] = content_disposition_header(True, scan.file_name)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return attachment_response(scan.data, content_type=scan.content_type, file_name=scan.file_name)
 
     def workflow_view(self, request, object_id, step):
         if request.method != "POST":
@@ -528,15 +521,12 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             notice = obj.third_party_notices.filter(pk=form.cleaned_data["notice"]).first()
             if notice is None:
                 raise Http404
-            confirmed_on = form.cleaned_data["confirmed_on"]
-            # A date, not a moment: noon of that day (now, for today), never before the notice itself.
-            confirmed_at = (
-                timezone.now()
-                if confirmed_on == working_days.local_date(timezone.now())
-                else max(datetime.combine(confirmed_on, time(12), tzinfo=COMPANY_TZ), notice.sent_at)
-            )
             services.withdrawal_third_party_confirm(
-                notice=notice, actor=actor, confirmed_at=confirmed_at, note=form.cleaned_data["note"], ip=ip
+                notice=notice,
+                actor=actor,
+                confirmed_on=form.cleaned_data["confirmed_on"],
+                note=form.cleaned_data["note"],
+                ip=ip,
             )
             return gettext("Confirmation from %(name)s recorded.") % {"name": notice.third_party.name}
         if step in ("support_grant", "support_revoke"):

@@ -2,7 +2,7 @@
 emails through the outbox (delivered after commit)."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from apps.audit.services import (
     audit_personal_data_erase,
 )
 from apps.calendars import working_days
+from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
     outbox_email_queue,
@@ -653,9 +654,19 @@ def withdrawal_request_note_add(
 
 
 def withdrawal_third_party_confirm(
-    *, notice: ThirdPartyNotice, actor: Any, confirmed_at: datetime, note: str, ip: str | None = None
+    *, notice: ThirdPartyNotice, actor: Any, confirmed_on: date, note: str, ip: str | None = None
 ) -> ThirdPartyNotice:
-    """Record that a third party confirmed it stopped processing; a confirmation is recorded once."""
+    """Record that a third party confirmed, on `confirmed_on`, that it stopped processing; once only.
+
+    A date, not a moment: it is kept as now for today, otherwise noon Almaty of that day, and never before
+    the notice itself (a reply the same day as the notice).
+    """
+    now = timezone.now()
+    if confirmed_on == working_days.local_date(now):
+        confirmed_at = now
+    else:
+        noon = datetime.combine(confirmed_on, time(12), tzinfo=COMPANY_TZ)
+        confirmed_at = max(noon, notice.sent_at) if confirmed_on <= working_days.local_date(now) else noon
     note = _clean_text(note)
     if not note:
         raise ValidationError(_("Say how they confirmed it, for example the date and number of their reply."))
