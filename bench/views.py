@@ -64,9 +64,9 @@ def bare_withdraw(request):
     now = timezone.now()
     year = working_days.local_date(now).year
     with transaction.atomic():
-        ReferenceCounter.objects.get_or_create(year=year)
-        ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
-        number = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+        ReferenceCounter.objects.get_or_create(series="WR", year=year)
+        ReferenceCounter.objects.filter(series="WR", year=year).update(last=F("last") + 1)
+        number = ReferenceCounter.objects.values_list("last", flat=True).get(series="WR", year=year)
         withdrawal = WithdrawalRequest.objects.create(
             submission_token=data["submission_token"],
             requester=user,

@@ -20,8 +20,34 @@ class Purpose(models.TextChoices):
     NEW_PRODUCTS = "new_products", _("Developing and offering new products")
 
 
+class RequestType(models.TextChoices):
+    """The rights of the data subject a request exercises (Law on Personal Data, Arts. 8, 19-1, 24, 25)."""
+
+    WITHDRAWAL = "withdrawal", _("Withdrawal of consent")
+    ACCESS = "access", _("Access to my data")
+    CORRECTION = "correction", _("Correction of my data")
+    BLOCKING = "blocking", _("Blocking of my data")
+    DESTRUCTION = "destruction", _("Destruction of my data")
+    OBJECTION = "objection", _("Objection to automated processing")
+
+
+# The letter that starts a request's reference: WR-2026-000001 is a withdrawal, AR-2026-000001 an access
+# request. Each type has its own series.
+REFERENCE_PREFIXES = {
+    RequestType.WITHDRAWAL: "WR",
+    RequestType.ACCESS: "AR",
+    RequestType.CORRECTION: "CR",
+    RequestType.BLOCKING: "BR",
+    RequestType.DESTRUCTION: "DR",
+    RequestType.OBJECTION: "OR",
+}
+
+
 class WithdrawalRequest(models.Model):
-    """A written application to withdraw consent to the processing of personal data (policy clause 2.6)."""
+    """A written application of a data subject (policy clause 2.6, Law on Personal Data Arts. 8, 19-1, 24,
+    25): a withdrawal of consent, or a request for access, correction, blocking, destruction or an
+    objection. Every type shares the confirmation, reference, term, workflow and emails; `details` holds
+    what only one type asks for."""
 
     class Scope(models.TextChoices):
         ALL = "all", _("All processing")
@@ -29,6 +55,7 @@ class WithdrawalRequest(models.Model):
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web form")
+        API = "api", _("A connected service, on the person's behalf")
         EMAIL = "email", _("Email")
         POST = "post", _("Post")
         IN_PERSON = "in_person", _("In person")
@@ -54,6 +81,13 @@ class WithdrawalRequest(models.Model):
         unique=True,
         editable=False,
         help_text=_("Identifies one filled-in form, so that sending it twice creates one request."),
+    )
+    request_type = models.CharField(
+        _("type"),
+        max_length=16,
+        choices=RequestType.choices,
+        default=RequestType.WITHDRAWAL,
+        db_default="withdrawal",
     )
     channel = models.CharField(
         _("received by"), max_length=16, choices=Channel.choices, default=Channel.WEB, db_default="web"
@@ -92,11 +126,19 @@ class WithdrawalRequest(models.Model):
     )
     postal_address = models.TextField(_("postal address"), blank=True)
     phone = PhoneNumberField(_("phone number"), blank=True)
-    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
+    scope = models.CharField(
+        _("scope"), max_length=8, choices=Scope.choices, blank=True, help_text=_("For a withdrawal only.")
+    )
     purposes = models.JSONField(
         _("purposes"), default=list, blank=True, help_text=_("For a partial withdrawal: the purposes.")
     )
     reason = models.TextField(_("reason given by the requester"), blank=True)
+    details = models.JSONField(
+        _("details of the request"),
+        default=dict,
+        blank=True,
+        help_text=_("What only this type of request asks for, such as the corrections wanted."),
+    )
     acknowledgement = models.BooleanField(_("acknowledged that the user agreement may end"), default=False)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -138,8 +180,9 @@ class WithdrawalRequest(models.Model):
         permissions = [("decide_withdrawalrequest", _("Can grant or refuse withdrawal requests"))]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(scope="all", acknowledgement=True, purposes=[])
-                | (models.Q(scope="partial") & ~models.Q(purposes=[])),
+                condition=models.Q(request_type="withdrawal", scope="all", acknowledgement=True, purposes=[])
+                | (models.Q(request_type="withdrawal", scope="partial") & ~models.Q(purposes=[]))
+                | (~models.Q(request_type="withdrawal") & models.Q(scope="", purposes=[])),
                 name="withdrawals_request_scope_consistent",
                 violation_error_message=_(
                     "A full withdrawal needs the acknowledgement; a partial one needs purposes."
@@ -175,16 +218,17 @@ class WithdrawalRequest(models.Model):
                 name="withdrawals_request_cancelled_at_matches_status",
             ),
             models.CheckConstraint(
-                condition=models.Q(channel="web") | ~models.Q(status="unverified"),
+                condition=models.Q(channel__in=["web", "api"]) | ~models.Q(status="unverified"),
                 name="withdrawals_request_other_channels_registered",
             ),
             models.CheckConstraint(
-                condition=~models.Q(channel="web") | ~models.Q(email=""),
+                condition=~models.Q(channel__in=["web", "api"]) | ~models.Q(email=""),
                 name="withdrawals_request_web_has_email",
             ),
         ]
         indexes = [
             models.Index(fields=["status", "due_at"], name="withdrawals_request_due"),
+            models.Index(fields=["request_type", "status"], name="withdrawals_request_type"),
             models.Index(fields=["email"], name="withdrawals_request_email"),
             models.Index(
                 fields=["decided_at"],
@@ -410,14 +454,18 @@ class ApplicationScan(models.Model):
 
 
 class ReferenceCounter(models.Model):
-    """The last reference number given out in a year."""
+    """The last reference number given out in a year, in one type's series."""
 
-    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    series = models.CharField(_("series"), max_length=4, default="WR")
+    year = models.PositiveSmallIntegerField(_("year"))
     last = models.PositiveIntegerField(_("last number"), default=0)
 
     class Meta:
         verbose_name = _("reference counter")
         verbose_name_plural = _("reference counters")
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="withdrawals_reference_counter_unique")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
+        return f"{self.series}-{self.year}: {self.last}"

@@ -18,7 +18,7 @@ from apps.notifications.selectors import outbox_emails_about
 from apps.notifications.services import ERASED_EMAIL
 
 from . import tokens
-from .models import ApplicationScan, ThirdPartyNotice, TimelineEntry, WithdrawalRequest
+from .models import ApplicationScan, RequestType, ThirdPartyNotice, TimelineEntry, WithdrawalRequest
 
 
 def withdrawal_status_path(withdrawal: WithdrawalRequest) -> str:
@@ -55,14 +55,31 @@ def withdrawal_timeline_for_requester(withdrawal: WithdrawalRequest) -> QuerySet
     return withdrawal.timeline.filter(visible_to_requester=True).exclude(kind=TimelineEntry.Kind.NOTE)
 
 
+TERM_SETTINGS = {
+    RequestType.WITHDRAWAL: "WITHDRAWAL_DUE_WORKING_DAYS",
+    RequestType.ACCESS: "ACCESS_DUE_WORKING_DAYS",
+    RequestType.CORRECTION: "CORRECTION_DUE_WORKING_DAYS",
+    RequestType.BLOCKING: "BLOCKING_DUE_WORKING_DAYS",
+    RequestType.DESTRUCTION: "DESTRUCTION_DUE_WORKING_DAYS",
+    RequestType.OBJECTION: "OBJECTION_DUE_WORKING_DAYS",
+}
+
+
+def term_working_days(request_type: str) -> int:
+    """Return the statutory term of a type of request, in working days (from settings)."""
+    return getattr(settings, TERM_SETTINGS[request_type])
+
+
 def withdrawal_last_day(withdrawal: WithdrawalRequest) -> date | None:
     """Return the last working day of the term (the term ends at 24:00 Almaty of that day)."""
     return working_days.last_counted_day(withdrawal.due_at) if withdrawal.due_at else None
 
 
-def withdrawal_due_preview(*, now: datetime | None = None) -> date:
+def withdrawal_due_preview(
+    *, now: datetime | None = None, request_type: str = RequestType.WITHDRAWAL
+) -> date:
     """Return the last day of the term of a request registered now (for the form's explanation)."""
-    due_at = working_days.due_at_after(now or timezone.now(), settings.WITHDRAWAL_DUE_WORKING_DAYS)
+    due_at = working_days.due_at_after(now or timezone.now(), term_working_days(request_type))
     return working_days.last_counted_day(due_at)
 
 
@@ -86,7 +103,9 @@ def withdrawal_due_state(withdrawal: WithdrawalRequest, *, now: datetime | None 
     if withdrawal.due_at is None or withdrawal.status not in WithdrawalRequest.OPEN_STATUSES:
         return DueState(days_left=None, overdue=False, due_soon=False, waiting=False)
     # The term starts the working day after the application arrived: on that day itself, all of it is left.
-    left = min(working_days.working_days_left(withdrawal.due_at, now), settings.WITHDRAWAL_DUE_WORKING_DAYS)
+    left = min(
+        working_days.working_days_left(withdrawal.due_at, now), term_working_days(withdrawal.request_type)
+    )
     overdue = now >= withdrawal.due_at
     return DueState(
         days_left=left,

@@ -34,6 +34,7 @@ from apps.notifications.services import (
 from . import emails, selectors, tokens
 from .emails import TOPIC
 from .models import (
+    REFERENCE_PREFIXES,
     ApplicationScan,
     Purpose,
     ReferenceCounter,
@@ -103,16 +104,25 @@ def _clean_text(value: str) -> str:
     return "\n".join(line.rstrip() for line in (value or "").strip().splitlines())
 
 
-def _reference_take(*, year: int) -> str:
-    """Return the next reference of the year, WR-<year>-<6 digits>.
+def _reference_take(*, request_type: str, year: int) -> str:
+    """Return the next reference of the type's series in the year, e.g. WR-<year>-<6 digits> for a
+    withdrawal, AR-<year>-<6 digits> for an access request.
 
-    The year's counter row stays locked until the caller's transaction ends, so two requests never get the
-    same number; a registration that fails gives its number back.
+    The counter row stays locked until the caller's transaction ends, so two requests never get the same
+    number; a registration that fails gives its number back.
     """
-    ReferenceCounter.objects.get_or_create(year=year)
-    ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
-    last = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
-    return f"WR-{year}-{last:06d}"
+    series = REFERENCE_PREFIXES[request_type]
+    counter = ReferenceCounter.objects.filter(series=series, year=year)
+    ReferenceCounter.objects.get_or_create(series=series, year=year)
+    counter.update(last=F("last") + 1)
+    last = counter.values_list("last", flat=True).get()
+    return f"{series}-{year}-{last:06d}"
+
+
+def _reference_for(withdrawal: WithdrawalRequest) -> str:
+    return _reference_take(
+        request_type=withdrawal.request_type, year=working_days.local_date(timezone.now()).year
+    )
 
 
 def _register(withdrawal: WithdrawalRequest) -> None:
@@ -124,10 +134,10 @@ def _register(withdrawal: WithdrawalRequest) -> None:
     """
     now = timezone.now()
     if not withdrawal.reference:
-        withdrawal.reference = _reference_take(year=working_days.local_date(now).year)
+        withdrawal.reference = _reference_for(withdrawal)
     withdrawal.verified_at = now
     withdrawal.due_at = working_days.due_at_after(
-        withdrawal.received_at, settings.WITHDRAWAL_DUE_WORKING_DAYS
+        withdrawal.received_at, selectors.term_working_days(withdrawal.request_type)
     )
     withdrawal.status = Status.SUBMITTED
 
@@ -236,7 +246,7 @@ def withdrawal_request_submit(
             if registered_now:
                 _register(withdrawal)
             elif requester is not None:
-                withdrawal.reference = _reference_take(year=working_days.local_date(timezone.now()).year)
+                withdrawal.reference = _reference_for(withdrawal)
             withdrawal.save()
             kinds = [Kind.SUBMITTED, Kind.VERIFIED] if registered_now else [Kind.SUBMITTED]
             TimelineEntry.objects.bulk_create(
@@ -543,7 +553,9 @@ def withdrawal_due_dates_recompute(*, day: date, actor: Any = None) -> int:
         received_at__lt=working_days.end_of_day(day),
         due_at__gt=start,
     ).select_for_update():
-        due_at = working_days.due_at_after(withdrawal.received_at, settings.WITHDRAWAL_DUE_WORKING_DAYS)
+        due_at = working_days.due_at_after(
+            withdrawal.received_at, selectors.term_working_days(withdrawal.request_type)
+        )
         if due_at != withdrawal.due_at:
             before = withdrawal.due_at
             withdrawal.due_at = due_at

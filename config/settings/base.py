@@ -225,6 +225,13 @@ IMPLICIT_ACCEPTANCE_DAYS = env.int("IMPLICIT_ACCEPTANCE_DAYS", default=7)
 POLICY_REMINDER_DAYS_BEFORE = env.int("POLICY_REMINDER_DAYS_BEFORE", default=2)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=3)
 WITHDRAWAL_DUE_WORKING_DAYS = env.int("WITHDRAWAL_DUE_WORKING_DAYS", default=15)
+# The term of each type of request, in Kazakh working days from the day it reached us (docs/operations.md
+# names the article behind each default; the operator's counsel confirms them).
+ACCESS_DUE_WORKING_DAYS = env.int("ACCESS_DUE_WORKING_DAYS", default=3)
+CORRECTION_DUE_WORKING_DAYS = env.int("CORRECTION_DUE_WORKING_DAYS", default=1)
+BLOCKING_DUE_WORKING_DAYS = env.int("BLOCKING_DUE_WORKING_DAYS", default=1)
+DESTRUCTION_DUE_WORKING_DAYS = env.int("DESTRUCTION_DUE_WORKING_DAYS", default=1)
+OBJECTION_DUE_WORKING_DAYS = env.int("OBJECTION_DUE_WORKING_DAYS", default=3)
 # The privacy mailbox receives the written applications in this language.
 PRIVACY_MAILBOX_LANGUAGE = env("PRIVACY_MAILBOX_LANGUAGE", default="kk")
 WITHDRAWAL_CONFIRM_HOURS = env.int("WITHDRAWAL_CONFIRM_HOURS", default=48)
