@@ -3,14 +3,20 @@
 from django.utils.translation import gettext_lazy as _
 
 TEMPLATE_LABELS = {
+    "blocking_granted": _("Blocking granted"),
+    "blocking_lifted": _("Blocking lifted"),
     "breach_digest": _("Breaches awaiting notice to the authority"),
     "breach_notice": _("Notice of a breach to the people affected"),
     "breach_recorded": _("Breach recorded"),
     "account_signup_attempt": _("Sign-up with a registered address"),
     "account_verify_email": _("Confirm your email address"),
+    "correction_granted": _("Correction granted"),
+    "destruction_closing": _("Closing letter after destruction"),
+    "objection_granted": _("Objection granted"),
     "password_reset": _("Password reset"),
     "policy_announcement": _("New policy version"),
     "policy_reminder": _("Policy acceptance reminder"),
+    "request_refused": _("Request refused"),
     "withdrawal_application": _("Written application to the privacy mailbox"),
     "withdrawal_cancelled": _("Cancellation confirmed to the requester"),
     "withdrawal_confirm": _("Confirm a withdrawal request"),

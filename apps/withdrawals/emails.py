@@ -14,7 +14,7 @@ from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_email_build
 
 from . import selectors
-from .models import ThirdParty, WithdrawalRequest
+from .models import RequestType, ThirdParty, WithdrawalRequest
 
 TOPIC = "withdrawal"
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
@@ -69,8 +69,10 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
             "phone": str(withdrawal.phone or ""),
+            "request_type": withdrawal.request_type,
+            "request_type_label": str(RequestType(withdrawal.request_type).label),
             "scope": withdrawal.scope,
-            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label),
+            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label) if withdrawal.scope else "",
             "purposes": withdrawal.purpose_labels(),
             "reason": withdrawal.reason,
             "acknowledgement": withdrawal.acknowledgement,
@@ -79,7 +81,7 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "submitted_at": _moment(withdrawal.created_at),
             "verified_at": _moment(withdrawal.verified_at),
             "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
-            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+            "due_working_days": selectors.term_working_days(withdrawal.request_type),
             "channel": withdrawal.channel,
             "channel_label": str(WithdrawalRequest.Channel(withdrawal.channel).label),
             "received_at": _moment(withdrawal.received_at),
@@ -93,9 +95,14 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
         }
 
 
+def dedup_key(withdrawal: WithdrawalRequest, name: str) -> str:
+    """Return the de-duplication key of the request's email called `name` (e.g. "decision")."""
+    return f"withdrawal:{withdrawal.pk}:{name}"
+
+
 def _about(withdrawal: WithdrawalRequest, *, key: str, **fields: Any) -> OutboxEmail:
     return outbox_email_build(
-        topic=TOPIC, object_id=withdrawal.pk, dedup_key=f"withdrawal:{withdrawal.pk}:{key}", **fields
+        topic=TOPIC, object_id=withdrawal.pk, dedup_key=dedup_key(withdrawal, key), **fields
     )
 
 
@@ -165,6 +172,36 @@ def registration(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
     )
     receipt = to_requester_if_possible(withdrawal, template="withdrawal_received", key="received")
     return [application, *receipt]
+
+
+def closing_letter(
+    withdrawal: WithdrawalRequest, *, to: str, language: str, had_account: bool, post_to: str = ""
+) -> OutboxEmail:
+    """The letter that closes a granted destruction request: what was destroyed, what was kept and why, and
+    (added when it is released) which connected services confirmed. Built before the request's contact
+    details are erased, so `to` is the only copy of the address; it is erased once the letter is sent.
+    Without an email address it goes to the privacy mailbox, with the postal address `post_to`, to be
+    posted."""
+    with translation.override(language):
+        type_label = str(RequestType(withdrawal.request_type).label)
+    email = _about(
+        withdrawal,
+        key="closing",
+        to=to,
+        template="destruction_closing",
+        language=language,
+        context={
+            "reference": withdrawal.reference,
+            "request_type_label": type_label,
+            "status_path": selectors.withdrawal_status_path(withdrawal),
+            "had_account": had_account,
+            "post_to": post_to,
+            "services": [],
+        },
+        reply_to=settings.PRIVACY_MAILBOX if not post_to else "",
+    )
+    email.erase_when_sent = True
+    return email
 
 
 def to_staff(withdrawal: WithdrawalRequest, *, event: str, key: str, text: str = "") -> OutboxEmail:

@@ -154,6 +154,15 @@ def withdrawal_third_party_notices(
     ]
 
 
+def withdrawal_unblock_allowed(withdrawal: WithdrawalRequest) -> bool:
+    """Whether the request is a granted blocking whose blocking has not been lifted yet."""
+    return (
+        withdrawal.request_type == RequestType.BLOCKING
+        and withdrawal.status == WithdrawalRequest.Status.GRANTED
+        and not withdrawal.timeline.filter(kind=TimelineEntry.Kind.UNBLOCKED).exists()
+    )
+
+
 def withdrawal_scan(withdrawal: WithdrawalRequest) -> ApplicationScan | None:
     """Return the scan of the application (its metadata; the content is read only when it is opened)."""
     return ApplicationScan.objects.filter(request=withdrawal).defer("data").first()
