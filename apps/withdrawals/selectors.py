@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, Exists, F, OuterRef, Q, QuerySet
 from django.http import QueryDict
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from apps.accounts.selectors import retention_cutoff
 from apps.calendars import working_days
+from apps.connectors.models import ServiceCall
+from apps.connectors.selectors import service_calls_of_request, service_calls_unanswered
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_emails_about
 from apps.notifications.services import ERASED_EMAIL
@@ -152,6 +155,39 @@ def withdrawal_third_party_notices(
         {"notice": notice, "overdue": notice.confirmed_at is None and withdrawal.due_at <= now}
         for notice in withdrawal.third_party_notices.select_related("third_party", "confirmed_by")
     ]
+
+
+def withdrawal_service_calls(withdrawal: WithdrawalRequest) -> list[ServiceCall]:
+    """Return the request's calls to connected services, with their service, by action then name."""
+    return service_calls_of_request(withdrawal.pk) if withdrawal.pk else []
+
+
+def withdrawal_requests_services_unanswered(*, now: datetime | None = None) -> list[int]:
+    """Return the ids of the requests with a connected service's call still unanswered whose term is over
+    or ends within SERVICE_CALL_FLAG_HOURS_BEFORE_DUE hours."""
+    return sorted({call.request_id for call in service_calls_unanswered(now=now)})
+
+
+def withdrawal_account_proven(withdrawal: WithdrawalRequest):
+    """Return the account a request filed without one concerns: the account whose holder confirmed the
+    same address the requester proved with the emailed link; None otherwise (an address typed by staff
+    from a letter proves nothing, and an erased or unconfirmed account is nobody's to end)."""
+    if not withdrawal.requester_email_verified or not withdrawal.email:
+        return None
+    return (
+        get_user_model()
+        .objects.filter(
+            email__iexact=withdrawal.email, email_verified_at__isnull=False, erased_at__isnull=True
+        )
+        .first()
+    )
+
+
+def withdrawal_account(withdrawal: WithdrawalRequest):
+    """Return the account a request's effects apply to: the one it was filed from, or the one whose holder
+    confirmed the address the requester proved; None when there is none or its data is erased already."""
+    user = withdrawal.requester or withdrawal_account_proven(withdrawal)
+    return user if user is not None and user.erased_at is None else None
 
 
 def withdrawal_unblock_allowed(withdrawal: WithdrawalRequest) -> bool:

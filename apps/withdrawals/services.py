@@ -590,23 +590,6 @@ def withdrawal_due_dates_recompute(*, day: date, actor: Any = None) -> int:
     return moved
 
 
-def _account_proven_by(withdrawal: WithdrawalRequest):
-    """Return the account a request filed without one concerns: the account whose holder confirmed the
-    same address the requester proved with the emailed link; None otherwise (an address typed by staff
-    from a letter proves nothing, and an erased or unconfirmed account is nobody's to end)."""
-    if not withdrawal.requester_email_verified or not withdrawal.email:
-        return None
-    return (
-        get_user_model()
-        .objects.filter(
-            email__iexact=withdrawal.email,
-            email_verified_at__isnull=False,
-            erased_at__isnull=True,
-        )
-        .first()
-    )
-
-
 def withdrawal_request_grant(
     *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
 ) -> WithdrawalRequest:
@@ -620,7 +603,7 @@ def withdrawal_request_grant(
         locked.decided_at = now
         locked.pause_started_at = None
         locked.save()
-        user = locked.requester or _account_proven_by(locked)
+        user = locked.requester or selectors.withdrawal_account_proven(locked)
         effects: dict[str, Any] = {"user": user.pk if user else None}
         if user is not None and locked.scope == WithdrawalRequest.Scope.ALL:
             details = {"withdrawal": locked.reference}
@@ -960,13 +943,6 @@ def _granted(withdrawal: WithdrawalRequest, request_type: str) -> WithdrawalRequ
     return locked
 
 
-def _account_of(withdrawal: WithdrawalRequest):
-    """Return the account a request's effects apply to: the one it was filed from, or the one whose holder
-    confirmed the address the requester proved; None when there is none or its data is erased already."""
-    user = withdrawal.requester or _account_proven_by(withdrawal)
-    return user if user is not None and user.erased_at is None else None
-
-
 def _service_names(calls: list[ServiceCall]) -> list[str]:
     return [call.service.name for call in calls]
 
@@ -1008,7 +984,7 @@ def correction_request_grant(
         )
     with transaction.atomic():
         locked = _granted(withdrawal, RequestType.CORRECTION)
-        user = _account_of(locked)
+        user = selectors.withdrawal_account(locked)
         portal = {field: value for field, value in changes.items() if field in CORRECTABLE_FIELDS}
         made = []
         if user is not None and portal:
@@ -1071,7 +1047,7 @@ def blocking_request_grant(
     connected service that can is called to block it."""
     with transaction.atomic():
         locked = _granted(withdrawal, RequestType.BLOCKING)
-        user = _account_of(locked)
+        user = selectors.withdrawal_account(locked)
         blocked = (
             user_block(user=user, reference=locked.reference, actor=actor, at=locked.decided_at)
             if user is not None
@@ -1113,7 +1089,7 @@ def blocking_request_unblock(
         locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
         if not selectors.withdrawal_unblock_allowed(locked):
             raise TransitionNotAllowed(_("Only a granted blocking request not lifted yet can be unblocked."))
-        user = _account_of(locked)
+        user = selectors.withdrawal_account(locked)
         lifted = (
             user_unblock(user=user, reference=locked.reference, actor=actor) if user is not None else False
         )
@@ -1147,7 +1123,7 @@ def objection_request_grant(
     the webhooks tell the other services to take no decision about the person solely by automated means."""
     with transaction.atomic():
         locked = _granted(withdrawal, RequestType.OBJECTION)
-        user = _account_of(locked)
+        user = selectors.withdrawal_account(locked)
         recorded = (
             user_automated_processing_object(
                 user=user, reference=locked.reference, actor=actor, at=locked.decided_at
@@ -1180,7 +1156,7 @@ def destruction_request_grant(
     """
     with transaction.atomic():
         locked = _granted(withdrawal, RequestType.DESTRUCTION)
-        user = _account_of(locked)
+        user = selectors.withdrawal_account(locked)
         address, postal_address = locked.email, locked.postal_address
         # Each call keeps what it posts (the person's name, address, phone) until its service answers.
         calls = service_calls_start(request=locked, action=Action.DESTROY, actor=actor)

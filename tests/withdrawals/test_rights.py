@@ -321,6 +321,7 @@ def test_destruction_erases_the_portal_data_and_the_closing_letter_reaches_the_p
 
     answer_all(request)
 
+    assert shop.store["aigerim@example.kz"]["profile"] == {}
     letter.refresh_from_db()
     assert letter.status == "pending"
     (answered,) = letter.context["services"]
