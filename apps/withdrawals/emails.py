@@ -239,9 +239,16 @@ def to_third_party(withdrawal: WithdrawalRequest, party: ThirdParty) -> OutboxEm
 
 
 def due_digest(
-    *, today: date, overdue: list[dict], due_soon: list[dict], third_parties: list[dict]
+    *,
+    today: date,
+    overdue: list[dict],
+    due_soon: list[dict],
+    third_parties: list[dict],
+    by_type: list[dict] = (),
+    services: list[dict] = (),
 ) -> OutboxEmail:
-    """The daily list of overdue and nearly due requests to the privacy mailbox."""
+    """The daily list of overdue and nearly due requests to the privacy mailbox, counted by type, with the
+    connected services that have not answered near or past a due date."""
     language = settings.PRIVACY_MAILBOX_LANGUAGE
     return outbox_email_build(
         to=settings.PRIVACY_MAILBOX,
@@ -253,6 +260,8 @@ def due_digest(
             "due_soon": due_soon,
             "due_soon_days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
             "third_parties": third_parties,
+            "by_type": list(by_type),
+            "services": list(services),
         },
         topic="withdrawal.digest",
         dedup_key=f"withdrawal-digest:{today.isoformat()}",

@@ -1,7 +1,7 @@
 """Reads of withdrawal requests: links, due dates, what the requester may see, staff lists."""
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -277,18 +277,25 @@ class RequestFigures:
     decided: int
     median_days_to_decide: float | None
     third_parties_unconfirmed: int
+    open_by_type: dict[str, int] = field(default_factory=dict)
+    overdue_by_type: dict[str, int] = field(default_factory=dict)
+    services_unanswered: int = 0
 
 
 def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigures:
-    """Open requests by status, overdue ones, and the median time to decide over the last 90 days.
+    """Open requests by status and by type, overdue ones (by type too), the requests whose connected services
+    have not answered near or past the due date, and the median time to decide over the last 90 days.
 
     Two aggregate queries: one over the open requests (status index), one over the recent decisions
-    (decided_at index); no rows are loaded.
+    (decided_at index); no rows are loaded; and the calls not answered near a due date.
     """
     now = now or timezone.now()
     Status = WithdrawalRequest.Status
+    late = Q(due_at__lte=now)
     open_counts = WithdrawalRequest.objects.filter(status__in=WithdrawalRequest.OPEN_STATUSES).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in WithdrawalRequest.OPEN_STATUSES},
+        **{f"type_{value}": Count("pk", filter=Q(request_type=value)) for value in RequestType.values},
+        **{f"late_{value}": Count("pk", filter=Q(request_type=value) & late) for value in RequestType.values},
         overdue=Count("pk", filter=Q(status__in=WithdrawalRequest.OPEN_STATUSES, due_at__lte=now)),
         waiting_near_due=Count(
             "pk",
@@ -320,6 +327,9 @@ def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigur
         decided=decided["count"],
         median_days_to_decide=round(median.total_seconds() / 86400, 1) if median is not None else None,
         third_parties_unconfirmed=ThirdPartyNotice.objects.filter(confirmed_at__isnull=True).count(),
+        open_by_type={value: open_counts[f"type_{value}"] for value in RequestType.values},
+        overdue_by_type={value: open_counts[f"late_{value}"] for value in RequestType.values},
+        services_unanswered=len(withdrawal_requests_services_unanswered(now=now)),
     )
 
 
@@ -355,6 +365,20 @@ def admin_dashboard_block(request) -> dict | None:
             "waiting_near_due_url": _changelist(due="waiting_near_due"),
             "third_parties_unconfirmed": figures.third_parties_unconfirmed,
             "third_parties_unconfirmed_url": _changelist(third_parties="unconfirmed"),
+            "types": [
+                {
+                    "type": value,
+                    "label": label,
+                    "count": figures.open_by_type[value],
+                    "overdue": figures.overdue_by_type[value],
+                    "url": _changelist(
+                        request_type__exact=value, status__in=",".join(WithdrawalRequest.OPEN_STATUSES)
+                    ),
+                }
+                for value, label in RequestType.choices
+            ],
+            "services_unanswered": figures.services_unanswered,
+            "services_unanswered_url": _changelist(services="unanswered"),
             "decided": figures.decided,
             "median_days": figures.median_days_to_decide,
             "decided_days": DASHBOARD_DECIDED_DAYS,

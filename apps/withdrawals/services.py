@@ -33,7 +33,7 @@ from apps.audit.services import (
 )
 from apps.calendars import working_days
 from apps.connectors.models import Action, ServiceCall
-from apps.connectors.selectors import service_calls_all_final
+from apps.connectors.selectors import service_calls_all_final, service_calls_unanswered
 from apps.connectors.services import service_calls_personal_data_erase, service_calls_start
 from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
@@ -839,9 +839,10 @@ def withdrawal_unverified_purge(*, now: datetime | None = None) -> int:
 
 
 def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | None:
-    """Email the privacy mailbox the overdue and nearly due requests (those waiting for the requester
-    flagged), and the third parties that have not confirmed they stopped within the term; nothing when
-    there is nothing to say."""
+    """Email the privacy mailbox the overdue and nearly due requests of every type (counted by type; those
+    waiting for the requester flagged), the connected services that have not answered a call with its
+    request's term nearly over or over (connectors.selectors.service_calls_unanswered), and the third
+    parties that have not confirmed they stopped within the term; nothing when there is nothing to say."""
     now = now or timezone.now()
     overdue = list(selectors.withdrawal_requests_overdue(now=now).select_related("assignee"))
     due_soon = list(selectors.withdrawal_requests_due_soon(now=now).select_related("assignee"))
@@ -849,15 +850,18 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
         notice
         for notice in selectors.third_party_notices_unconfirmed().filter(request__due_at__lte=now)[:200]
     ]
-    if not overdue and not due_soon and not parties_late:
+    calls = service_calls_unanswered(now=now)[:200]
+    if not overdue and not due_soon and not parties_late and not calls:
         return None
     language = settings.PRIVACY_MAILBOX_LANGUAGE
 
     def row(withdrawal: WithdrawalRequest) -> dict[str, Any]:
         with translation.override(language):
             status_label = str(withdrawal.get_status_display())
+            type_label = str(withdrawal.get_request_type_display())
         return {
             "reference": withdrawal.reference,
+            "type_label": type_label,
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
             "status_label": status_label,
@@ -871,10 +875,35 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
             else "",
         }
 
+    def call_row(call: ServiceCall) -> dict[str, Any]:
+        with translation.override(language):
+            action_label, state_label = str(call.get_action_display()), str(call.get_state_display())
+        return {
+            "reference": call.request.reference,
+            "service": call.service.name,
+            "action_label": action_label,
+            "state_label": state_label,
+            "attempts": call.attempts,
+            "overdue": call.request.due_at <= now,
+            "due_date": emails.day_text(selectors.withdrawal_last_day(call.request), language),
+            "admin_path": selectors.withdrawal_admin_path(call.request),
+        }
+
+    with translation.override(language):
+        by_type = [
+            {
+                "label": str(label),
+                "overdue": sum(item.request_type == value for item in overdue),
+                "due_soon": sum(item.request_type == value for item in due_soon),
+            }
+            for value, label in RequestType.choices
+        ]
     digest = emails.due_digest(
         today=working_days.local_date(now),
         overdue=[row(item) for item in overdue],
         due_soon=[row(item) for item in due_soon],
+        by_type=[counts for counts in by_type if counts["overdue"] or counts["due_soon"]],
+        services=[call_row(call) for call in calls],
         third_parties=[
             {
                 "reference": notice.request.reference,

@@ -4,8 +4,11 @@ that erases the portal's data with the retention erasers, calls every service an
 reaches the person although their address is erased; a refusal of each type with its reason."""
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -19,6 +22,7 @@ from apps.notifications.services import ERASED_EMAIL, outbox_emails_deliver
 from apps.withdrawals import services
 from apps.withdrawals.models import TimelineEntry, WithdrawalRequest
 from tests.accounts.factories import StaffFactory, UserFactory
+from tests.connectors.factories import ConnectedServiceFactory
 from tests.withdrawals.factories import RequestFactory, in_review, typed_in_review, verified
 
 pytestmark = pytest.mark.django_db
@@ -441,3 +445,27 @@ def test_a_refused_withdrawal_keeps_its_own_letter(staff):
 
 def test_the_receiver_is_registered():
     assert "apps.withdrawals.receivers.service_call_finished" in settings.SERVICE_CALL_RECEIVERS
+
+
+# --- the digest -----------------------------------------------------------------------------------
+
+
+def test_the_digest_counts_by_type_and_flags_services_that_have_not_answered(staff, settings):
+    almaty = ZoneInfo("Asia/Almaty")
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
+    ConnectedServiceFactory(name="Legacy shop", actions=["block"])
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=almaty), tick=False):
+        correction = RequestFactory(request_type="correction", email="fix@example.kz")  # due end of 24 Nov
+        blocking = typed_in_review(staff=staff, request_type="blocking", email="block@example.kz")
+        services.blocking_request_grant(withdrawal=blocking, actor=staff)  # its call never answered
+    with time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=almaty), tick=False):
+        digest = services.withdrawal_due_digest_send()
+    assert [row["reference"] for row in digest.context["overdue"]] == [correction.reference]
+    assert digest.context["overdue"][0]["type_label"] == "Correction of my data"
+    assert digest.context["by_type"] == [{"label": "Correction of my data", "overdue": 1, "due_soon": 0}]
+    (call,) = digest.context["services"]
+    assert (call["reference"], call["service"], call["overdue"]) == (blocking.reference, "Legacy shop", True)
+    message = delivered(digest)
+    assert "connected services not answering" in message.subject
+    assert "Correction of my data: 1 overdue, 0 due soon" in message.body
+    assert "Legacy shop · Block the person's data · Queued · 0 attempts" in message.body
