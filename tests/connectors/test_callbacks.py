@@ -9,7 +9,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from apps.connectors.models import ServiceCall, ServiceCallAttempt
 from apps.connectors.services import service_call_attempt, service_calls_start
