@@ -27,7 +27,7 @@ from apps.core.http import attachment_response, client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
-from .details import correction_items, details_rows
+from .corrections import correction_items
 from .forms import (
     AssignForm,
     ConfirmGrantForm,
@@ -344,10 +344,14 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 format_html_join(
                     "",
                     "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    ((item.label, item.current or "—", item.wanted or "—") for item in corrections),
+                    ((item.label, item.current or "—", item.correct or "—") for item in corrections),
                 ),
             )
-        rows = details_rows(obj)
+        rows = [
+            (key, value if isinstance(value, str) else str(value))
+            for key, value in (obj.details or {}).items()
+            if key != "corrections"
+        ]
         listed = format_html_join("", "<p><strong>{}</strong>: {}</p>", rows) if rows else ""
         return format_html("{}{}", table, listed) if table or listed else "—"
 

@@ -10,7 +10,7 @@ from apps.core.validators import (
     validate_visible_text,
 )
 
-from .details import CORRECTION_FIELDS, correction_field_label, correction_items
+from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
 from .models import Purpose, RequestType, ThirdParty, WithdrawalRequest
 
 TRAP_FIELD = "website"
@@ -230,7 +230,7 @@ class CorrectionGrantForm(forms.Form):
     def __init__(self, *args, withdrawal: WithdrawalRequest, **kwargs):
         super().__init__(*args, **kwargs)
         self.withdrawal = withdrawal
-        asked = {item.field: item.wanted for item in correction_items(withdrawal) if item.correctable}
+        asked = {item.field: item.correct for item in correction_items(withdrawal) if item.correctable}
         self.rows = []
         for field in CORRECTION_FIELDS:
             label = correction_field_label(field)

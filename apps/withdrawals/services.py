@@ -48,7 +48,7 @@ from apps.notifications.services import (
 )
 
 from . import emails, selectors, tokens
-from .details import CORRECTION_FIELDS, correction_field_label, correction_items
+from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
 from .emails import TOPIC
 from .models import (
     REFERENCE_PREFIXES,

@@ -62,8 +62,8 @@ def test_the_change_page_shows_the_corrections_asked_for_and_prefills_the_grant(
         requester=person,
         details={
             "corrections": [
-                {"field": "full_name", "current": "Aigerim Nurlanova", "wanted": "Aigerim Nurlanqyzy"},
-                {"field": "other", "wanted": "My order 123 went to the wrong city"},
+                {"field": "full_name", "current": "Aigerim Nurlanova", "correct": "Aigerim Nurlanqyzy"},
+                {"field": "other", "correct": "My order 123 went to the wrong city"},
             ],
             "grounds": "My passport changed",
         },
@@ -84,7 +84,7 @@ def test_granting_a_correction_in_the_admin_applies_what_is_ticked(client, staff
         staff=staff,
         request_type="correction",
         requester=person,
-        details={"corrections": [{"field": "full_name", "wanted": "Aigerim Nurlanqyzy"}]},
+        details={"corrections": [{"field": "full_name", "correct": "Aigerim Nurlanqyzy"}]},
     )
     # Nothing ticked: nothing granted.
     response = client.post(step_url(request, "grant"), {"note": ""}, follow=True)

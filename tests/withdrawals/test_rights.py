@@ -69,8 +69,8 @@ def delivered(email: OutboxEmail):
 
 CORRECTIONS = {
     "corrections": [
-        {"field": "full_name", "current": "Aigerim Nurlanova", "wanted": "Aigerim Nurlanqyzy"},
-        {"field": "phone", "current": "+77011234567", "wanted": "+77017654321"},
+        {"field": "full_name", "current": "Aigerim Nurlanova", "correct": "Aigerim Nurlanqyzy"},
+        {"field": "phone", "current": "+77011234567", "correct": "+77017654321"},
     ]
 }
 
@@ -148,7 +148,7 @@ def test_a_new_address_goes_through_the_confirm_link_and_the_old_address_is_told
         staff=staff,
         request_type="correction",
         requester=person,
-        details={"corrections": [{"field": "email", "wanted": "new@example.kz"}]},
+        details={"corrections": [{"field": "email", "correct": "new@example.kz"}]},
     )
 
     services.correction_request_grant(withdrawal=request, actor=staff, changes={"email": "New@Example.kz"})
@@ -167,7 +167,7 @@ def test_a_correction_refused_by_the_account_grants_nothing(staff, person):
         staff=staff,
         request_type="correction",
         requester=person,
-        details={"corrections": [{"field": "email", "wanted": "taken@example.kz"}]},
+        details={"corrections": [{"field": "email", "correct": "taken@example.kz"}]},
     )
     with pytest.raises(ValidationError):
         services.correction_request_grant(
@@ -198,7 +198,7 @@ def test_a_visitors_correction_goes_to_the_services_only(staff, reference_servic
         staff=staff,
         request_type="correction",
         requester_email_verified=False,
-        details={"corrections": [{"field": "postal_address", "wanted": "Almaty, Abai 1"}]},
+        details={"corrections": [{"field": "postal_address", "correct": "Almaty, Abai 1"}]},
     )
     services.correction_request_grant(
         withdrawal=request, actor=staff, changes={"postal_address": "Almaty, Abai 1"}

@@ -1,6 +1,6 @@
-"""What a request's `details` say, read for staff: the corrections a correction request asks for, and any
-other answer of a type's form as label and text. The public form and the API write `details`; nothing here
-writes it."""
+"""The corrections a correction request asks for, as staff apply them. The public form and the API write them
+to `details["corrections"]` as [{"field", "current", "correct"}] (apps.withdrawals.details); nothing here
+writes them."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +37,7 @@ class CorrectionItem:
 
     field: str
     current: str
-    wanted: str
+    correct: str
 
     @property
     def label(self) -> str:
@@ -64,27 +64,7 @@ def correction_items(withdrawal: WithdrawalRequest) -> list[CorrectionItem]:
             continue
         field = row.get("field")
         field = field if field in CORRECTION_FIELDS else OTHER
-        wanted = _text(row.get("wanted") or row.get("value"))
-        if wanted or _text(row.get("current")):
-            items.append(CorrectionItem(field=field, current=_text(row.get("current")), wanted=wanted))
+        correct = _text(row.get("correct"))
+        if correct or _text(row.get("current")):
+            items.append(CorrectionItem(field=field, current=_text(row.get("current")), correct=correct))
     return items
-
-
-def details_rows(withdrawal: WithdrawalRequest) -> list[tuple[str, str]]:
-    """Return the type's other answers as (key, text) pairs for the change page: any value a form stored,
-    shown as text, the corrections left out (they have their own table)."""
-    details = withdrawal.details if isinstance(withdrawal.details, dict) else {}
-    rows = []
-    for key, value in details.items():
-        if key == "corrections" and withdrawal.request_type == RequestType.CORRECTION:
-            continue
-        if isinstance(value, (list, tuple)):
-            text = "; ".join(_text(item) for item in value)
-        elif isinstance(value, dict):
-            text = "; ".join(f"{_text(k)}: {_text(v)}" for k, v in value.items())
-        elif isinstance(value, bool):
-            text = str(_("yes") if value else _("no"))
-        else:
-            text = _text(value)
-        rows.append((str(key), text[:TEXT_MAX]))
-    return rows
