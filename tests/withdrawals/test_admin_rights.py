@@ -156,9 +156,13 @@ def test_blocking_then_unblocking_from_the_change_page(client, staff, person, re
     assert "Its data is blocked since" in page and step_url(request, "unblock") in page
     # The services block: the call, its state and attempts, before and after the service answers.
     assert "Shop" in page and "Block the person&#x27;s data" in page and "Queued" in page
-    service_call_attempt(call_pk=ServiceCall.objects.get().pk)
+    call = ServiceCall.objects.get()
+    mark_done = reverse("admin:connectors_servicecall_change", args=[call.pk])
+    assert f'<a href="{mark_done}">Mark done by hand</a>' in page
+    assert client.get(mark_done).status_code == 200
+    service_call_attempt(call_pk=call.pk)
     page = client.get(change_url(request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'class="wd-call-row wd-call-done"' in page
+    assert 'class="wd-call-row wd-call-done"' in page and mark_done not in page
     assert shop.store["aigerim@example.kz"]["blocked"] is True
 
     response = client.post(step_url(request, "unblock"), {"note": ""}, follow=True)
