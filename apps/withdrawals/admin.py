@@ -539,7 +539,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             url = ""
             if can_mark and not call.is_final:
                 try:
-                    url = reverse("admin:connectors_servicecall_change", args=[call.pk])
+                    url = reverse("admin:connectors_servicecall_mark_done", args=[call.pk])
                 except NoReverseMatch:
                     url = ""
             rows.append({"call": call, "mark_done_url": url})

@@ -76,7 +76,7 @@ def test_the_officer_grants_a_blocking_sees_the_calls_and_unblocks_a_clerk_canno
     assert client.post(step_url(request, "grant"), {"confirm": "on"}).status_code == 302
     call = ServiceCall.objects.get()
     page = client.get(change_url(request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert reverse("admin:connectors_servicecall_change", args=[call.pk]) in page
+    assert reverse("admin:connectors_servicecall_mark_done", args=[call.pk]) in page
     assert step_url(request, "unblock") in page
 
     clerk = UserFactory(is_staff=True, language="en")
@@ -89,7 +89,7 @@ def test_the_officer_grants_a_blocking_sees_the_calls_and_unblocks_a_clerk_canno
     client.force_login(clerk)
     page = client.get(change_url(request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert step_url(request, "unblock") not in page
-    assert reverse("admin:connectors_servicecall_change", args=[call.pk]) not in page  # no mark-done right
+    assert reverse("admin:connectors_servicecall_mark_done", args=[call.pk]) not in page  # no mark-done right
     assert "Shop" in page  # the state itself is shown
     assert client.post(step_url(request, "unblock"), {"note": "Lifted"}).status_code == 403
 

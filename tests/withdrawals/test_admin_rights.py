@@ -157,7 +157,7 @@ def test_blocking_then_unblocking_from_the_change_page(client, staff, person, re
     # The services block: the call, its state and attempts, before and after the service answers.
     assert "Shop" in page and "Block the person&#x27;s data" in page and "Queued" in page
     call = ServiceCall.objects.get()
-    mark_done = reverse("admin:connectors_servicecall_change", args=[call.pk])
+    mark_done = reverse("admin:connectors_servicecall_mark_done", args=[call.pk])
     assert f'<a href="{mark_done}">Mark done by hand</a>' in page
     assert client.get(mark_done).status_code == 200
     service_call_attempt(call_pk=call.pk)
