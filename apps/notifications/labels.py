@@ -16,7 +16,6 @@ TEMPLATE_LABELS = {
     "password_reset": _("Password reset"),
     "policy_announcement": _("New policy version"),
     "policy_reminder": _("Policy acceptance reminder"),
-    "request_refused": _("Request refused"),
     "withdrawal_application": _("Written application to the privacy mailbox"),
     "withdrawal_cancelled": _("Cancellation confirmed to the requester"),
     "withdrawal_confirm": _("Confirm a withdrawal request"),

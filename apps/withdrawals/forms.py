@@ -234,9 +234,7 @@ class CorrectionGrantForm(forms.Form):
         self.rows = []
         for field in CORRECTION_FIELDS:
             label = correction_field_label(field)
-            apply = forms.BooleanField(
-                label=_("Apply: %(field)s") % {"field": label}, required=False, initial=field in asked
-            )
+            apply = forms.BooleanField(label=label, required=False, initial=field in asked)
             if field == "email":
                 value = forms.EmailField(max_length=254, validators=[validate_email_domain])
             elif field == "phone":
@@ -247,7 +245,7 @@ class CorrectionGrantForm(forms.Form):
             else:
                 value = forms.CharField(max_length=1000, validators=[validate_visible_text])
             value.required = False
-            value.label = _("New %(field)s") % {"field": label}
+            value.label = label
             value.initial = asked.get(field, "")
             self.fields[f"apply_{field}"] = apply
             self.fields[f"value_{field}"] = value

@@ -646,13 +646,9 @@ def withdrawal_request_refuse(
         locked.save()
         _timeline(locked, kind=Kind.REFUSED, visible=True, text=reason, actor=actor)
         _audit(locked, action="refuse", actor=actor, ip=ip)
-        # A withdrawal keeps its own letter (Art. 8(2)); every other right has one naming its type.
-        template = (
-            "withdrawal_refused" if locked.request_type == RequestType.WITHDRAWAL else "request_refused"
-        )
         outbox_emails_queue(
             emails=emails.to_requester_if_possible(
-                locked, template=template, key="decision", decision_reason=reason
+                locked, template="withdrawal_refused", key="decision", decision_reason=reason
             )
         )
     return _refresh(withdrawal, locked)

@@ -192,7 +192,8 @@ def test_refusing_another_type_says_so_and_its_help_names_the_type(client, staff
     )
     assert "Request refused. The requester is being emailed the reason." in messages_of(response)
     assert (
-        OutboxEmail.objects.get(dedup_key=f"withdrawal:{request.pk}:decision").template == "request_refused"
+        OutboxEmail.objects.get(dedup_key=f"withdrawal:{request.pk}:decision").template
+        == "withdrawal_refused"
     )
 
 

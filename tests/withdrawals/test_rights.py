@@ -418,29 +418,18 @@ def test_a_visitor_who_proved_the_address_has_their_other_requests_erased_too(st
 
 
 @pytest.mark.parametrize("request_type", ["correction", "blocking", "destruction", "objection"])
-def test_every_type_is_refused_with_its_reason_in_a_letter_naming_the_type(staff, person, request_type):
+def test_every_type_is_refused_with_its_reason_and_nothing_applied(staff, person, request_type):
     request = typed_in_review(staff=staff, request_type=request_type, requester=person)
     services.withdrawal_request_refuse(
         withdrawal=request, actor=staff, reason="The law requires us to keep it."
     )
     email = OutboxEmail.objects.get(dedup_key=f"withdrawal:{request.pk}:decision")
-    assert email.template == "request_refused"
-    message = delivered(email)
-    assert "refused" in message.subject and "The law requires us to keep it." in message.body
-    assert str(WithdrawalRequest(request_type=request_type).get_request_type_display()) in message.body
+    assert email.template == "withdrawal_refused" and email.context["request_type"] == request_type
+    assert "The law requires us to keep it." in delivered(email).body
     person.refresh_from_db()
     assert person.erased_at is None and person.blocked_at is None
-
-
-def test_a_refused_withdrawal_keeps_its_own_letter(staff):
-    request = in_review(staff=staff)
-    services.withdrawal_request_refuse(
-        withdrawal=request, actor=staff, reason="An obligation is unfulfilled."
-    )
-    assert (
-        OutboxEmail.objects.get(dedup_key=f"withdrawal:{request.pk}:decision").template
-        == "withdrawal_refused"
-    )
+    assert person.automated_processing_objected_at is None and person.full_name == "Aigerim Nurlanova"
+    assert not ServiceCall.objects.exists()
 
 
 def test_the_receiver_is_registered():
