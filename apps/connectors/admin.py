@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.services import audit_view_record
 from apps.core.admin import PersonalDataAdminMixin, ReadOnlyAdminMixin
 from apps.core.http import client_ip
+from apps.core.pagination import LargeTablePaginator
 
 from . import services
 from .forms import ConnectedServiceForm, MarkDoneForm
 from .models import (
     DESCRIPTION_PARTS,
-    LANGUAGES,
     ConnectedService,
     ServiceCall,
     ServiceCallAttempt,
@@ -39,11 +39,12 @@ class ConnectedServiceAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "active", "endpoint_url", "new_secret", "timeout_seconds"]}),
         (_("What it holds and does"), {"fields": ["fields", "actions"]}),
         *[
-            (
-                _("Shown in access answers (%(language)s)") % {"language": code},
-                {"fields": [f"{part}_{code}" for part in DESCRIPTION_PARTS]},
+            (title, {"fields": [f"{part}_{code}" for part in DESCRIPTION_PARTS]})
+            for code, title in (
+                ("kk", _("Shown in access answers, in Kazakh")),
+                ("ru", _("Shown in access answers, in Russian")),
+                ("en", _("Shown in access answers, in English")),
             )
-            for code in LANGUAGES
         ],
     ]
 
@@ -109,6 +110,8 @@ class ServiceCallAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
     list_display_fields = {"request": ("request__reference",), "service": ("service__name",)}
     list_filter = ["state", "action", "service"]
     list_select_related = ["request", "service"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
     search_fields = ["request__reference"]
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
