@@ -76,6 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("blocking request"),
         max_length=20,
         blank=True,
+        db_default="",
         help_text=_("The reference of the granted request that blocked the data."),
     )
     automated_processing_objected_at = models.DateTimeField(
@@ -91,6 +92,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("objection request"),
         max_length=20,
         blank=True,
+        db_default="",
         help_text=_("The reference of the granted request that recorded the objection."),
     )
     last_used_at = models.DateTimeField(_("last use of the service"), null=True, blank=True)
