@@ -76,6 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("blocking request"),
         max_length=20,
         blank=True,
+        default="",
         db_default="",
         help_text=_("The reference of the granted request that blocked the data."),
     )
@@ -92,6 +93,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("objection request"),
         max_length=20,
         blank=True,
+        default="",
         db_default="",
         help_text=_("The reference of the granted request that recorded the objection."),
     )
