@@ -28,6 +28,8 @@ from .models import Purpose, RequestType, ThirdParty, WithdrawalRequest
 
 FORMAT = "alilo-access-package"
 FORMAT_VERSION = 1
+# What each connected service says about itself in an access answer (ConnectedService.texts()).
+SERVICE_TEXTS = ("data_held", "purposes", "sources", "recipients", "retention")
 # A service's answer is shown in the readable page to this depth; deeper parts are shown as JSON text.
 HTML_DEPTH = 6
 
@@ -175,30 +177,22 @@ def _emails(withdrawal: WithdrawalRequest, user, requests: list[WithdrawalReques
     ]
 
 
-def _service_text(service, name: str, language: str) -> str:
-    """Return one of a service's descriptions (what it holds, why, ...) in `language`."""
-    text = getattr(service, "text", None)
-    if callable(text):
-        return text(name, language) or ""
-    return getattr(service, f"{name}_{language}", "") or getattr(service, f"{name}_kk", "") or ""
-
-
 def _services(calls: list, language: str) -> list[dict]:
-    return [
-        {
-            "name": call.service.name,
-            "state": call.state,
-            "state_label": str(call.get_state_display()),
-            "answered_at": _time(call.answered_at),
-            "holds": _service_text(call.service, "holds", language),
-            "purposes": _service_text(call.service, "purposes", language),
-            "sources": _service_text(call.service, "sources", language),
-            "recipients": _service_text(call.service, "recipients", language),
-            "retention": _service_text(call.service, "retention", language),
-            "data": call.result if call.state == "done" else None,
-        }
-        for call in calls
-    ]
+    rows = []
+    for call in calls:
+        texts = call.service.texts(language)
+        rows.append(
+            {
+                "name": call.service.name,
+                "state": call.state,
+                "state_label": str(call.get_state_display()),
+                "answered_at": _time(call.answered_at),
+                "message": call.message,
+                **{part: texts.get(part, "") for part in SERVICE_TEXTS},
+                "data": call.result if call.state == "done" else None,
+            }
+        )
+    return rows
 
 
 def _processing(services: list[dict]) -> dict:
@@ -233,8 +227,8 @@ def _processing(services: list[dict]) -> dict:
             "years_after_agreement_ends": settings.RETENTION_YEARS,
             "clause": "2.4",
             "text": _(
-                "Your personal data is kept for %(years)s years after the user agreement ends, unless the law "
-                "sets a shorter term, and then erased (privacy policy, clause 2.4)."
+                "Your personal data is kept for %(years)s years after the user agreement ends, unless the "
+                "law sets a shorter term, and then erased (privacy policy, clause 2.4)."
             )
             % {"years": settings.RETENTION_YEARS},
             "package_erased_after_days": settings.ACCESS_PACKAGE_KEEP_DAYS,

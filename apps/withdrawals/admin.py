@@ -436,7 +436,9 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         return {
             "package_state": selectors.access_package_state(obj),
             "package_urls": {
-                file_format: reverse("admin:withdrawals_withdrawalrequest_package", args=[obj.pk, file_format])
+                file_format: reverse(
+                    "admin:withdrawals_withdrawalrequest_package", args=[obj.pk, file_format]
+                )
                 for file_format in ("html", "json")
             },
             "can_rebuild_package": can_change and obj.is_open,

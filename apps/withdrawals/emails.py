@@ -70,7 +70,7 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "email": withdrawal.email,
             "phone": str(withdrawal.phone or ""),
             "scope": withdrawal.scope,
-            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label),
+            "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label) if withdrawal.scope else "",
             "purposes": withdrawal.purpose_labels(),
             "reason": withdrawal.reason,
             "acknowledgement": withdrawal.acknowledgement,

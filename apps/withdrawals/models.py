@@ -519,7 +519,9 @@ class AccessPackage(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["built_at"], name="withdrawals_package_kept", condition=models.Q(erased_at__isnull=True)
+                fields=["built_at"],
+                name="withdrawals_package_kept",
+                condition=models.Q(erased_at__isnull=True),
             )
         ]
 

@@ -23,7 +23,7 @@ from apps.audit.services import (
 )
 from apps.calendars import working_days
 from apps.connectors.selectors import service_calls_all_final, service_calls_of_request
-from apps.connectors.services import service_calls_start
+from apps.connectors.services import service_calls_personal_data_erase, service_calls_start
 from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
@@ -610,8 +610,6 @@ def withdrawal_request_grant(
         locked.decided_at = now
         locked.pause_started_at = None
         locked.save()
-        if locked.request_type == RequestType.ACCESS:
-            _access_package_release(locked, actor=actor, ip=ip)
         user = locked.requester or _account_proven_by(locked)
         effects: dict[str, Any] = {"user": user.pk if user else None}
         if user is not None and locked.scope == WithdrawalRequest.Scope.ALL:
@@ -633,6 +631,8 @@ def withdrawal_request_grant(
             )
         effects["third_parties"] = [party.pk for party in parties]
         _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
+        if locked.request_type == RequestType.ACCESS:
+            _access_package_release(locked, actor=actor, ip=ip)
         _audit(locked, action="grant", actor=actor, ip=ip, scope=locked.scope, **effects)
         decision = emails.to_requester_if_possible(locked, template="withdrawal_granted", key="decision")
         outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), *decision])
@@ -769,6 +769,8 @@ def _requests_anonymise(ids: list[int]) -> int:
     # A scan of a letter is the person's own words and details, like the form's: it goes too.
     ApplicationScan.objects.filter(request_id__in=ids).delete()
     _access_packages_erase(ids, now=timezone.now())
+    # What the connected services returned for these requests is the same personal data.
+    service_calls_personal_data_erase(request_ids=ids)
     return WithdrawalRequest.objects.filter(pk__in=ids).update(
         full_name="",
         email=ERASED_EMAIL,
@@ -999,11 +1001,14 @@ def access_package_service_call_finished(*, call: Any) -> AccessPackage | None:
 
     Called in the transaction of the call's final answer. The request's row is locked first, so of two
     services answering at once the second one to commit sees both answers and builds."""
-    if call.action != EXPORT:
+    if call.action != EXPORT or call.erase_when_final:
+        # An answer that came after the request's personal data was erased is erased too, not packaged.
         return None
     withdrawal = (
         WithdrawalRequest.objects.select_for_update()
-        .filter(pk=call.request_id, request_type=RequestType.ACCESS, status__in=WithdrawalRequest.OPEN_STATUSES)
+        .filter(
+            pk=call.request_id, request_type=RequestType.ACCESS, status__in=WithdrawalRequest.OPEN_STATUSES
+        )
         .first()
     )
     if withdrawal is None or AccessPackage.objects.filter(request=withdrawal).exists():
@@ -1063,7 +1068,9 @@ def _access_package_release(withdrawal: WithdrawalRequest, *, actor: Any, ip=Non
     package.expires_at = now + timedelta(days=settings.ACCESS_PACKAGE_DOWNLOAD_DAYS)
     package.save(update_fields=["released_at", "expires_at"])
     _timeline(withdrawal, kind=Kind.PACKAGE_RELEASED, visible=True, actor=actor)
-    _audit(withdrawal, action="package_release", actor=actor, ip=ip, expires_at=package.expires_at.isoformat())
+    _audit(
+        withdrawal, action="package_release", actor=actor, ip=ip, expires_at=package.expires_at.isoformat()
+    )
     outbox_emails_queue(emails=emails.access_package_released(withdrawal, expires_at=package.expires_at))
     return package
 
@@ -1127,7 +1134,9 @@ def access_package_link_use(*, token: str, ip: str | None = None, actor: Any = N
     for ACCESS_PACKAGE_SESSION_MINUTES."""
     link = access_package_link_check(token=token)
     with transaction.atomic():
-        used = AccessPackageLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
+        used = AccessPackageLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
         if not used:
             raise PackageUnavailable("used", link=link)
         _audit(link.package.request, action="package_link_use", actor=actor, ip=ip, link=str(link.pk))
@@ -1148,7 +1157,9 @@ def access_package_download_record(
     with transaction.atomic():
         package = _package_check(AccessPackage.objects.filter(pk=package.pk).first(), now=timezone.now())
         withdrawal = package.request
-        _timeline(withdrawal, kind=Kind.PACKAGE_DOWNLOADED, visible=True, text=file_format.upper(), actor=actor)
+        _timeline(
+            withdrawal, kind=Kind.PACKAGE_DOWNLOADED, visible=True, text=file_format.upper(), actor=actor
+        )
         _audit(withdrawal, action="package_download", actor=actor, ip=ip, format=file_format, link=link_id)
     return package
 
@@ -1188,7 +1199,10 @@ def access_packages_erase_expired(*, now: datetime | None = None) -> int:
             ids = _access_packages_erase(rows, now=now)
             requests = WithdrawalRequest.objects.filter(pk__in=ids).only("pk", "reference", "status")
             TimelineEntry.objects.bulk_create(
-                [TimelineEntry(request=item, kind=Kind.PACKAGE_ERASED, visible_to_requester=True) for item in requests]
+                [
+                    TimelineEntry(request=item, kind=Kind.PACKAGE_ERASED, visible_to_requester=True)
+                    for item in requests
+                ]
             )
             audit_events_record(
                 [

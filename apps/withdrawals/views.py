@@ -276,11 +276,13 @@ def package_problem_message(reason: str) -> str:
             "The download period of this data package is over. To get your data again, file a new request."
         ),
         "erased": lambda: _("This data package was erased. To get your data again, file a new request."),
-        "no_email": lambda: _(
-            "This request has no email address to send a download link to. Write to %(mailbox)s to "
-            "receive your data."
-        )
-        % {"mailbox": settings.PRIVACY_MAILBOX},
+        "no_email": lambda: (
+            _(
+                "This request has no email address to send a download link to. Write to %(mailbox)s to "
+                "receive your data."
+            )
+            % {"mailbox": settings.PRIVACY_MAILBOX}
+        ),
         "invalid": lambda: _(
             "This link does not work. Copy the whole link from the email, or ask for a new one on your "
             "request's page."
@@ -340,7 +342,11 @@ def _package_section(token: str) -> str:
 @require_POST
 @ratelimit(group="withdrawals.package.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
 @ratelimit(
-    group="withdrawals.package.request", key=_status_token_key, rate=_rate_package_link, method="POST", block=True
+    group="withdrawals.package.request",
+    key=_status_token_key,
+    rate=_rate_package_link,
+    method="POST",
+    block=True,
 )
 def access_package_link_send(request, token: str):
     """Email a one-time download link to the request's address."""

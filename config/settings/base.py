@@ -223,7 +223,7 @@ CONSENT_CHANGE_RECEIVERS = ["apps.acceptances.services.consent_change_publish"]
 
 # --- Connected services: calls for people's requests (docs/connected-services.md) -----------------
 # Called with (call=) in the transaction in which a service call gets its final answer.
-SERVICE_CALL_RECEIVERS: list[str] = []
+SERVICE_CALL_RECEIVERS: list[str] = ["apps.withdrawals.receivers.service_call_finished"]
 # The wait after a failed post doubles from this many seconds up to the cap; a call is retried until the
 # service answers (a service down for the whole term is flagged: SERVICE_CALL_FLAG_HOURS_BEFORE_DUE).
 SERVICE_CALL_BACKOFF_SECONDS = env.int("SERVICE_CALL_BACKOFF_SECONDS", default=30)
@@ -263,9 +263,9 @@ WITHDRAWAL_UNVERIFIED_DELETE_DAYS = env.int("WITHDRAWAL_UNVERIFIED_DELETE_DAYS",
 WITHDRAWAL_DUE_SOON_WORKING_DAYS = env.int("WITHDRAWAL_DUE_SOON_WORKING_DAYS", default=2)
 # The access package (docs/access-package.md): the person downloads it for ACCESS_PACKAGE_DOWNLOAD_DAYS after
 # the request is granted, through a link emailed to the request's address that works once, for
-# ACCESS_PACKAGE_LINK_MINUTES, and opens the downloads in that browser for ACCESS_PACKAGE_SESSION_MINUTES. Its
-# content is erased ACCESS_PACKAGE_KEEP_DAYS after it was built (never while its download is open). Links asked
-# for one request are limited to ACCESS_PACKAGE_LINK_RATE ("<count>/<s|m|h|d>").
+# ACCESS_PACKAGE_LINK_MINUTES, and opens the downloads in that browser for ACCESS_PACKAGE_SESSION_MINUTES.
+# Its content is erased ACCESS_PACKAGE_KEEP_DAYS after it was built (never while its download is open).
+# Links asked for one request are limited to ACCESS_PACKAGE_LINK_RATE ("<count>/<s|m|h|d>").
 ACCESS_PACKAGE_DOWNLOAD_DAYS = env.int("ACCESS_PACKAGE_DOWNLOAD_DAYS", default=7)
 ACCESS_PACKAGE_LINK_MINUTES = env.int("ACCESS_PACKAGE_LINK_MINUTES", default=60)
 ACCESS_PACKAGE_SESSION_MINUTES = env.int("ACCESS_PACKAGE_SESSION_MINUTES", default=15)
