@@ -303,22 +303,30 @@ def _package_window(request, package: AccessPackage | None) -> dict | None:
     {"until": datetime, "link": link id}; None otherwise."""
     if package is None:
         return None
-    entry = request.session.get(PACKAGE_SESSION_KEY, {}).get(str(package.pk))
-    if not isinstance(entry, dict):
+    windows = _package_windows(request)
+    entry = windows.get(str(package.pk))
+    if entry is None:
         return None
-    until = datetime.fromtimestamp(entry.get("until", 0), tz=UTC)
-    if timezone.now() >= until:
-        return None
-    return {"until": until, "link": str(entry.get("link", ""))}
+    return {"until": datetime.fromtimestamp(entry["until"], tz=UTC), "link": entry["link"]}
+
+
+def _package_windows(request) -> dict[str, dict]:
+    """Return the downloads open in this browser, by package id: {"until": unix time, "link": link id}."""
+    stored = request.session.get(PACKAGE_SESSION_KEY)
+    now = timezone.now().timestamp()
+    return {
+        key: value
+        for key, value in (stored.items() if isinstance(stored, dict) else [])
+        if isinstance(value, dict)
+        and isinstance(value.get("until"), (int, float))
+        and now < value["until"] <= now + 86400
+        and isinstance(value.get("link"), str)
+    }
 
 
 def _package_window_open(request, link) -> None:
     until = timezone.now() + timedelta(minutes=settings.ACCESS_PACKAGE_SESSION_MINUTES)
-    windows = {
-        key: value
-        for key, value in request.session.get(PACKAGE_SESSION_KEY, {}).items()
-        if isinstance(value, dict) and value.get("until", 0) > timezone.now().timestamp()
-    }
+    windows = _package_windows(request)
     windows[str(link.package_id)] = {"until": until.timestamp(), "link": str(link.pk)}
     request.session[PACKAGE_SESSION_KEY] = windows
 

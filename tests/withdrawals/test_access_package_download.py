@@ -241,7 +241,17 @@ def test_a_tampered_link_and_an_unknown_format_are_not_found(client, granted):
 def test_a_broken_session_value_is_treated_as_no_download_window(client, granted):
     session = client.session
     package = AccessPackage.objects.get(request=granted)
-    session[PACKAGE_SESSION_KEY] = {str(package.pk): "nonsense", "x": {"until": "soon"}}
-    session.save()
-    assert client.get(download_url(granted, "json")).status_code == 302
-    assert client.get(status_url(granted)).status_code == 200
+    for broken in (
+        "nonsense",
+        {str(package.pk): "nonsense"},
+        {str(package.pk): {"until": "soon", "link": "x"}},
+        {str(package.pk): {"until": 1e20, "link": "x"}},
+        {str(package.pk): {"until": 1.0, "link": None}},
+    ):
+        session[PACKAGE_SESSION_KEY] = broken
+        session.save()
+        assert client.get(download_url(granted, "json")).status_code == 302
+        assert client.get(status_url(granted)).status_code == 200
+    # Opening the downloads with a link replaces what was there.
+    open_downloads(client, granted)
+    assert client.get(download_url(granted, "json")).status_code == 200
