@@ -153,7 +153,7 @@ def _request(item: WithdrawalRequest) -> dict:
     }
 
 
-def _emails(withdrawal: WithdrawalRequest, user, requests: list[WithdrawalRequest]) -> list[dict]:
+def _emails(user, requests: list[WithdrawalRequest]) -> list[dict]:
     addresses = {item.email for item in requests if item.email} - {ERASED_EMAIL}
     if user is not None:
         addresses.add(user.email)
@@ -273,7 +273,7 @@ def access_package_document(
                 "account": _account(account),
                 "acceptances": _acceptances(account),
                 "requests": [_request(item) for item in requests],
-                "emails": _emails(withdrawal, account, requests),
+                "emails": _emails(account, requests),
             },
             "services": services,
             "processing": _processing(services),
@@ -355,6 +355,11 @@ def access_package_html(document: dict[str, Any]) -> str:
     shown = _with_times(document)
     for service in shown.get("services", []):
         service["tree"] = _tree(service["data"]) if service.get("data") is not None else None
+    for item in shown.get("portal", {}).get("requests", []):
+        item["details_rows"] = [
+            (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            for key, value in (item.get("details") or {}).items()
+        ]
     with translation.override(language), timezone.override(settings.TIME_ZONE):
         return render_to_string(
             "withdrawals/access_package_document.html", {"doc": shown, "language": language}

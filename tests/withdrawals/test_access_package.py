@@ -301,3 +301,15 @@ def test_marking_a_call_done_needs_a_note_and_builds_nothing_then(reference_serv
     with pytest.raises(ValidationError):
         service_call_mark_done(call=calls_of(withdrawal)["Reference shop"], actor=staff, note=" ")
     assert not AccessPackage.objects.exists()
+
+
+def test_what_the_request_asked_is_shown_as_written():
+    withdrawal = access_request(
+        email="aigerim@example.kz", details={"items": ["orders", "locations"], "period": "2025"}
+    )
+    package = AccessPackage.objects.get(request=withdrawal)
+    assert package.document["portal"]["requests"][-1]["details"] == {
+        "items": ["orders", "locations"],
+        "period": "2025",
+    }
+    assert '["orders", "locations"]' in package.html.replace("&quot;", '"') and "2025" in package.html
