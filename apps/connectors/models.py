@@ -45,6 +45,18 @@ DESCRIPTION_PARTS = ("data_held", "purposes", "sources", "recipients", "retentio
 LANGUAGES = ("kk", "ru", "en")
 
 
+# What staff may set on a service (its secret apart: written, never read back).
+SERVICE_FIELDS = (
+    "name",
+    "fields",
+    "actions",
+    "endpoint_url",
+    "timeout_seconds",
+    "active",
+    *(f"{part}_{code}" for part in DESCRIPTION_PARTS for code in LANGUAGES),
+)
+
+
 def _texts(label, help_text=""):
     """Return the three text fields (kk, ru, en) of one part of the service's description."""
     return tuple(

@@ -23,7 +23,14 @@ from apps.audit.services import audit_event_record, audit_personal_data_erase
 from apps.core.http import outbound_post
 from apps.core.signing import webhook_signature, webhook_signature_valid
 
-from .models import Action, Field, ServiceCall, ServiceCallAttempt
+from .models import (
+    SERVICE_FIELDS,
+    Action,
+    ConnectedService,
+    Field,
+    ServiceCall,
+    ServiceCallAttempt,
+)
 from .selectors import connected_services_active
 
 logger = logging.getLogger(__name__)
@@ -532,3 +539,68 @@ def _erase_calls(ids: list[int], *, now) -> None:
     )
     ServiceCallAttempt.objects.filter(call_id__in=ids).update(response_body="")
     audit_personal_data_erase(targets={ServiceCall._meta.label_lower: ids})
+
+
+# --- The registry -----------------------------------------------------------------------------------
+
+
+def connected_service_create(
+    *, actor: Any, secret: str = "", ip: str | None = None, **values: Any
+) -> tuple[ConnectedService, str]:
+    """Register a service (its URL checked by outbound_host_allowed); return (service, secret).
+
+    Without `secret` one is made; either way it is returned this once, to be copied into the service's
+    settings, and never shown again.
+    """
+    secret = (secret or "").strip() or ConnectedService.generate_secret()
+    with transaction.atomic():
+        service = ConnectedService(signing_secret=secret, **_service_values(values))
+        service.full_clean()
+        service.save()
+        audit_event_record(
+            actor=actor,
+            action="connected_service.create",
+            target=service,
+            details={"url": service.endpoint_url, "actions": service.actions, "fields": service.fields},
+            ip=ip,
+        )
+    return service, secret
+
+
+def connected_service_update(
+    *, service: ConnectedService, actor: Any, secret: str = "", ip: str | None = None, **values: Any
+) -> ConnectedService:
+    """Change a service; a non-empty `secret` replaces its signing secret. Calls still owed an answer are
+    posted to the new URL with the new secret from their next attempt."""
+    with transaction.atomic():
+        service = ConnectedService.objects.select_for_update().get(pk=service.pk)
+        values = _service_values(values)
+        changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
+        for name, value in values.items():
+            setattr(service, name, value)
+        secret = (secret or "").strip()
+        if secret:
+            service.signing_secret = secret
+        service.full_clean()
+        service.save()
+        audit_event_record(
+            actor=actor,
+            action="connected_service.update",
+            target=service,
+            details={"changed": changed, "secret_changed": bool(secret), "url": service.endpoint_url},
+            ip=ip,
+        )
+    return service
+
+
+def _service_values(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(SERVICE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    values = dict(values)
+    if "endpoint_url" in values:
+        values["endpoint_url"] = (values["endpoint_url"] or "").strip()
+    for name in ("fields", "actions"):
+        if name in values:
+            values[name] = sorted(set(values[name] or []))
+    return values

@@ -248,3 +248,33 @@ def test_erasure_clears_what_calls_carry_and_waits_for_calls_still_owed(request_
     assert owed.personal_data_erased_at is not None
     assert service_calls_personal_data_erase(request_ids=[request_.pk]) == 0
     assert done_service.received  # it was called before the erasure
+
+
+def test_a_service_whose_address_is_internal_is_never_posted_to(request_, reference_service, settings):
+    """The SSRF guard holds at each attempt, not only when the URL is saved: a name may point elsewhere."""
+    settings.WEBHOOK_ALLOW_ANY_ADDRESS = False
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    (call,) = start(request_)
+    assert service_call_attempt(call_pk=call.pk) is not None
+    call.refresh_from_db()
+    assert reference_service.received == []
+    assert call.state == "queued" and "not a public address" in call.last_error
+    # The operator lists the company's own network: the service there is reached.
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    ServiceCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+    assert service_call_attempt(call_pk=call.pk) is None
+    assert ServiceCall.objects.get(pk=call.pk).state == "done"
+
+
+def test_registering_checks_the_url_against_the_allowed_networks(settings):
+    from apps.connectors.services import connected_service_create
+
+    settings.WEBHOOK_ALLOW_ANY_ADDRESS = False
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    values = {"name": "Internal", "endpoint_url": "http://127.0.0.1:9/x", "actions": ["export"], "fields": []}
+    with pytest.raises(ValidationError) as refused:
+        connected_service_create(actor=None, **values)
+    assert "endpoint_url" in refused.value.message_dict
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    service, secret = connected_service_create(actor=None, **values)
+    assert service.signing_secret == secret and secret.startswith("cssec_")
