@@ -353,6 +353,7 @@ class PackageState:
     answered: int
     total: int
     package: AccessPackage | None
+    unanswered: tuple = ()
 
     @property
     def downloadable(self) -> bool:
@@ -375,7 +376,13 @@ def access_package_state(withdrawal: WithdrawalRequest, *, now: datetime | None 
         state = "released"
     else:
         state = "built"
-    return PackageState(state=state, answered=answered, total=len(calls), package=package)
+    return PackageState(
+        state=state,
+        answered=answered,
+        total=len(calls),
+        package=package,
+        unanswered=tuple(call for call in calls if not call.is_final),
+    )
 
 
 def access_package_link_path(link: AccessPackageLink) -> str:

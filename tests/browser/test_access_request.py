@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from apps.connectors.models import ServiceCall
-from apps.connectors.services import service_call_attempt, service_call_mark_done
+from apps.connectors.services import service_call_attempt
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_emails_deliver
 from apps.withdrawals.models import AccessPackage, WithdrawalRequest
@@ -105,7 +105,14 @@ def test_access_request_from_email_confirmation_to_download(
     page.locator("form[action$='/workflow/grant/'] button").click()
     page.locator(".messagelist .error").wait_for()
     assert WithdrawalRequest.objects.get(pk=withdrawal.pk).status == "in_review"
-    service_call_mark_done(call=calls["Maps"], actor=superuser, note="The maps team confirmed: no data kept.")
+    # The silent service, marked done by hand from the package's list of services still owed an answer.
+    page.goto(change)
+    page.locator(".wd-package-unanswered a").click()
+    page.locator("a[href$='/mark-done/']").click()
+    page.locator("textarea[name=note]").fill("The maps team confirmed: no data kept.")
+    page.locator("form input[type=submit]").click()
+    page.wait_for_load_state()
+    assert ServiceCall.objects.get(pk=calls["Maps"].pk).state == "done_by_hand"
     page.goto(change)
     assert page.locator(".wd-package-built").is_visible()
     with page.expect_popup() as preview:

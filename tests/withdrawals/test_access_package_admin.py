@@ -58,6 +58,9 @@ def test_the_page_follows_the_package_from_waiting_to_expired(client, staff, ref
     service_call_attempt(call_pk=calls["Shop"].pk)
     html = page(client, withdrawal)
     assert "Waiting for the services: 1 of 2 answered." in html
+    # The service still owed an answer is named, with a way to its call (to mark it done by hand).
+    assert reverse("admin:connectors_servicecall_change", args=[calls["Maps"].pk]) in html
+    assert reverse("admin:connectors_servicecall_change", args=[calls["Shop"].pk]) not in html
     assert package_url(withdrawal, "html") not in html
 
     client.post(step_url(withdrawal, "review"))
