@@ -362,7 +362,7 @@ def access_package_html(document: dict[str, Any]) -> str:
         ]
     with translation.override(language), timezone.override(settings.TIME_ZONE):
         return render_to_string(
-            "withdrawals/access_package_document.html", {"doc": shown, "language": language}
+            "documents/access_package.html", {"doc": shown, "language": language}
         )
 
 
