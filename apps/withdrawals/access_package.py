@@ -361,9 +361,7 @@ def access_package_html(document: dict[str, Any]) -> str:
             for key, value in (item.get("details") or {}).items()
         ]
     with translation.override(language), timezone.override(settings.TIME_ZONE):
-        return render_to_string(
-            "documents/access_package.html", {"doc": shown, "language": language}
-        )
+        return render_to_string("documents/access_package.html", {"doc": shown, "language": language})
 
 
 def access_package_file(package, file_format: str) -> tuple[bytes, str, str]:
