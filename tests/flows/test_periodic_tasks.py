@@ -125,6 +125,23 @@ def purge_unverified():
     return check
 
 
+def access_packages_erase():
+    """An access package built 31 days ago and never released, and one built today."""
+    from apps.withdrawals.models import AccessPackage
+    from tests.withdrawals.factories import access_request
+
+    old = access_request(email="old@example.kz")
+    AccessPackage.objects.filter(request=old).update(built_at=timezone.now() - timedelta(days=31))
+    fresh = access_request(email="fresh@example.kz")
+
+    def check(result):
+        assert result == 1
+        assert AccessPackage.objects.get(request=old).document == {}
+        assert AccessPackage.objects.get(request=fresh).document["request"]["reference"] == fresh.reference
+
+    return check
+
+
 def implicit_sweep():
     """A version past its deadline and a member who used the service a minute ago."""
     version = publish(published_at=timezone.now() - timedelta(days=10))
@@ -247,6 +264,7 @@ WORK = {
     "policies.announce_resume": announce_resume,
     "withdrawals.send_due_digest": due_digest,
     "withdrawals.purge_unverified": purge_unverified,
+    "withdrawals.access_packages_erase": access_packages_erase,
     "acceptances.implicit_sweep": implicit_sweep,
     "acceptances.send_reminders": send_reminders,
 }
