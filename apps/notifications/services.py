@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
-from django.template import Context
+from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
@@ -224,18 +224,40 @@ def _render_plain(name: str, context: dict[str, Any]) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))
 
 
-def _render(email: OutboxEmail) -> EmailMultiAlternatives:
-    context = {
+def _context(email: OutboxEmail) -> dict[str, Any]:
+    return {
         **email.context,
         "organisation_name": organisation_name(email.language),
         "site_url": settings.SITE_URL,
         "privacy_mailbox": settings.PRIVACY_MAILBOX,
     }
+
+
+def _subject(email: OutboxEmail, context: dict[str, Any]) -> str:
+    subject = _render_plain(f"emails/{email.template}.subject.txt", context).strip()
+    return " ".join(subject.splitlines())
+
+
+def outbox_email_subject(email: OutboxEmail) -> str:
+    """Return the subject line of an email as it was (or will be) sent, in its language; the name of its
+    template when its context was erased or its template is gone."""
+    from .labels import template_label
+
+    if not email.context:
+        return template_label(email.template)
     with translation.override(email.language):
-        subject = _render_plain(f"emails/{email.template}.subject.txt", context).strip()
+        try:
+            return _subject(email, _context(email))
+        except TemplateDoesNotExist:
+            return template_label(email.template)
+
+
+def _render(email: OutboxEmail) -> EmailMultiAlternatives:
+    context = _context(email)
+    with translation.override(email.language):
+        subject = _subject(email, context)
         text = _render_plain(f"emails/{email.template}.txt", context)
         html = render_to_string(f"emails/{email.template}.html", context)
-    subject = " ".join(subject.splitlines())
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

@@ -174,9 +174,11 @@ class GrantForm(forms.Form):
 
 
 class ConfirmGrantForm(forms.Form):
-    """The tick that grants a blocking or an objection: its label says what granting does."""
+    """The tick that grants an access request, a blocking or an objection: its label says what granting
+    does."""
 
     LABELS = {
+        RequestType.ACCESS: _("I have checked the request and its data package; release the package."),
         RequestType.BLOCKING: _("I have checked the request; block the data."),
         RequestType.OBJECTION: _("I have checked the request; record the objection."),
     }

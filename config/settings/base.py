@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "withdrawals.purge_unverified",
         "schedule": crontab(hour=3, minute=20),
     },
+    "withdrawals-access-packages-erase": {
+        "task": "withdrawals.access_packages_erase",
+        "schedule": crontab(hour=3, minute=25),
+    },
     "acceptances-implicit-sweep": {"task": "acceptances.implicit_sweep", "schedule": 600.0},
     "acceptances-policy-reminders": {"task": "acceptances.send_reminders", "schedule": 3600.0},
     "breaches-due-digest": {"task": "breaches.send_digest", "schedule": crontab(hour=9, minute=5)},
@@ -257,6 +261,16 @@ PRIVACY_MAILBOX_LANGUAGE = env("PRIVACY_MAILBOX_LANGUAGE", default="kk")
 WITHDRAWAL_CONFIRM_HOURS = env.int("WITHDRAWAL_CONFIRM_HOURS", default=48)
 WITHDRAWAL_UNVERIFIED_DELETE_DAYS = env.int("WITHDRAWAL_UNVERIFIED_DELETE_DAYS", default=7)
 WITHDRAWAL_DUE_SOON_WORKING_DAYS = env.int("WITHDRAWAL_DUE_SOON_WORKING_DAYS", default=2)
+# The access package (docs/access-package.md): the person downloads it for ACCESS_PACKAGE_DOWNLOAD_DAYS after
+# the request is granted, through a link emailed to the request's address that works once, for
+# ACCESS_PACKAGE_LINK_MINUTES, and opens the downloads in that browser for ACCESS_PACKAGE_SESSION_MINUTES.
+# Its content is erased ACCESS_PACKAGE_KEEP_DAYS after it was built (never while its download is open).
+# Links asked for one request are limited to ACCESS_PACKAGE_LINK_RATE ("<count>/<s|m|h|d>").
+ACCESS_PACKAGE_DOWNLOAD_DAYS = env.int("ACCESS_PACKAGE_DOWNLOAD_DAYS", default=7)
+ACCESS_PACKAGE_LINK_MINUTES = env.int("ACCESS_PACKAGE_LINK_MINUTES", default=60)
+ACCESS_PACKAGE_SESSION_MINUTES = env.int("ACCESS_PACKAGE_SESSION_MINUTES", default=15)
+ACCESS_PACKAGE_KEEP_DAYS = env.int("ACCESS_PACKAGE_KEEP_DAYS", default=30)
+ACCESS_PACKAGE_LINK_RATE = env("ACCESS_PACKAGE_LINK_RATE", default="3/h")
 # django-ratelimit rates for the withdrawal form ("<count>/<s|m|h|d>").
 WITHDRAWAL_RATE_PER_IP = env("WITHDRAWAL_RATE_PER_IP", default="20/h")
 WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")

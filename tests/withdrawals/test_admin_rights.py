@@ -9,9 +9,15 @@ from apps.audit.models import AuditEvent
 from apps.connectors.models import ServiceCall
 from apps.connectors.services import service_call_attempt
 from apps.notifications.models import OutboxEmail
-from apps.withdrawals.models import WithdrawalRequest
+from apps.withdrawals.models import ThirdPartyNotice, WithdrawalRequest
 from tests.accounts.factories import StaffFactory, UserFactory
-from tests.withdrawals.factories import RequestFactory, typed_in_review, verified
+from tests.withdrawals.factories import (
+    RequestFactory,
+    ThirdPartyFactory,
+    access_request,
+    typed_in_review,
+    verified,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,12 +203,17 @@ def test_refusing_another_type_says_so_and_its_help_names_the_type(client, staff
     )
 
 
-def test_an_access_request_is_not_granted_from_this_page(client, staff, person):
-    request = typed_in_review(staff=staff, request_type="access", requester=person)
+def test_an_access_request_is_granted_with_its_own_tick_and_tells_no_third_party(client, staff):
+    ThirdPartyFactory(name="Courier LLP")
+    request = access_request(email="aigerim@example.kz")
+    client.post(step_url(request, "review"))
     page = client.get(change_url(request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert step_url(request, "grant") not in page and step_url(request, "refuse") in page
-    assert client.post(step_url(request, "grant"), {"confirm": "on"}).status_code == 404
-    assert WithdrawalRequest.objects.get(pk=request.pk).status == "in_review"
+    assert "release the package." in page and "Grant access and release the package" in page
+    response = client.post(step_url(request, "grant"), {"confirm": "on"}, follow=True)
+    assert any(message.startswith("Access granted.") for message in messages_of(response))
+    assert WithdrawalRequest.objects.get(pk=request.pk).status == "granted"
+    assert not ThirdPartyNotice.objects.exists()
+    assert not OutboxEmail.objects.filter(template="withdrawal_third_party").exists()
 
 
 def test_the_services_filter_lists_requests_with_a_call_unanswered_near_the_due_date(
