@@ -22,6 +22,7 @@ urlpatterns = [
     path("privacy_policy/", include("apps.policies.urls")),
     path("", include("apps.records.urls")),
     path("privacy/withdraw/", include("apps.withdrawals.urls")),
+    path("privacy/requests/", include("apps.withdrawals.request_urls")),
     path("privacy/", include("apps.acceptances.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
