@@ -67,7 +67,7 @@ def _english_mailbox(settings):
 @pytest.mark.parametrize("request_type", TYPES)
 def test_the_confirm_email_names_the_type_and_nothing_the_sender_typed(request_type):
     submit(request_type=request_type, full_name="Sender Chosen Words")
-    row, message, text, html = delivered("withdrawal_confirm")
+    _row, message, text, html = delivered("withdrawal_confirm")
     assert message.subject == CONFIRM_SUBJECT[request_type]
     assert "/privacy/requests/confirm/" in text and "/privacy/requests/confirm/" in html
     for body in (text, html):
@@ -99,7 +99,7 @@ def test_the_written_application_names_the_type_article_answers_and_term(request
 @pytest.mark.parametrize("request_type", TYPES)
 def test_the_receipt_names_the_type_and_the_last_day(request_type):
     withdrawal = verified(request_type=request_type)
-    row, message, text, html = delivered("withdrawal_received")
+    _row, message, text, html = delivered("withdrawal_received")
     assert withdrawal.reference in message.subject and "is registered" in message.subject
     assert "withdraw consent" not in message.subject
     for body in (text, html):
@@ -115,7 +115,7 @@ def test_decisions_are_worded_for_the_type(request_type):
     granted = verified(request_type=request_type, email="granted@example.kz")
     services.withdrawal_request_review_start(withdrawal=granted, actor=staff)
     services.withdrawal_request_grant(withdrawal=granted, actor=staff)
-    row, message, text, html = delivered("withdrawal_granted")
+    _row, message, text, html = delivered("withdrawal_granted")
     subject, sentence = GRANTED[request_type]
     assert message.subject == f"{granted.reference}: {subject}"
     assert sentence in text and sentence in html
@@ -124,7 +124,7 @@ def test_decisions_are_worded_for_the_type(request_type):
     refused = verified(request_type=request_type, email="refused@example.kz")
     services.withdrawal_request_review_start(withdrawal=refused, actor=staff)
     services.withdrawal_request_refuse(withdrawal=refused, actor=staff, reason="The law requires it.")
-    row, message, text, html = delivered("withdrawal_refused", to="refused@example.kz")
+    _row, message, text, html = delivered("withdrawal_refused", to="refused@example.kz")
     assert "withdrawal" not in message.subject and refused.reference in message.subject
     assert "The law requires it." in text
 
@@ -132,14 +132,14 @@ def test_decisions_are_worded_for_the_type(request_type):
 def test_the_cancellation_receipt_of_another_type_says_nothing_changes():
     withdrawal = verified(request_type="blocking")
     services.withdrawal_request_cancel(withdrawal=withdrawal)
-    row, message, text, html = delivered("withdrawal_cancelled")
+    _row, _message, text, _html = delivered("withdrawal_cancelled")
     assert "(Blocking of my data) is cancelled, as you asked. Nothing changes." in text
     assert "consent" not in text
 
 
 def test_a_withdrawals_emails_are_as_before():
     withdrawal = verified(scope="all")
-    row, message, text, html = delivered("withdrawal_received")
+    _row, message, _text, _html = delivered("withdrawal_received")
     assert message.subject == f"Your request {withdrawal.reference} to withdraw consent is registered"
-    row, message, text, html = delivered("withdrawal_application")
+    _row, message, text, _html = delivered("withdrawal_application")
     assert "APPLICATION TO WITHDRAW CONSENT" in text and "Art. 8(7)" in text and "All processing" in text

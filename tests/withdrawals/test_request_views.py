@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals import selectors, services
 from apps.withdrawals.models import WithdrawalRequest
-from apps.withdrawals.tokens import confirm_token_make, status_token_make
+from apps.withdrawals.tokens import status_token_make
 from tests.accounts.factories import UserFactory
 from tests.withdrawals.factories import submit, verified
 
