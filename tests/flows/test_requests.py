@@ -48,6 +48,12 @@ ANSWERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _english_mailbox(settings):
+    """The written application's wording checked below is the source text."""
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
+
+
 def open_form(visitor: Visitor, request_type: str):
     home = visitor.get("/")
     assert START in home.links(START)

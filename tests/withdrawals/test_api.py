@@ -50,6 +50,12 @@ class Service:
         )
 
 
+@pytest.fixture(autouse=True)
+def _english_mailbox(settings):
+    """The written application's wording checked below is the source text."""
+    settings.PRIVACY_MAILBOX_LANGUAGE = "en"
+
+
 @pytest.fixture
 def token(db):
     return service_token_create(name="Alilo Market")
