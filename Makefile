@@ -43,7 +43,8 @@ reliability: $(VENV)/.installed
 	@bash scripts/test-services.sh
 	@rm -f var/reliability/*.json
 	@RELIABILITY_LOAD_SECONDS=$${RELIABILITY_LOAD_SECONDS:-60} RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} \
-	  RELIABILITY_ESP_REQUESTS=$${RELIABILITY_ESP_REQUESTS:-500} $(PY) -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS); \
+	  RELIABILITY_ESP_REQUESTS=$${RELIABILITY_ESP_REQUESTS:-500} \
+	  RELIABILITY_SERVICE_CALLS=$${RELIABILITY_SERVICE_CALLS:-200} $(PY) -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m tests.reliability.report || status=1; exit $$status
 
 # The README's pictures, taken by the browser tests (phone: home, policy, withdrawal form with an error, status

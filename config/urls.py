@@ -27,6 +27,8 @@ urlpatterns = [
     path("privacy/requests/", include("apps.withdrawals.request_urls")),
     path("privacy/", include("apps.acceptances.urls")),
     path("api/v1/", api.urls),
+    # Signed callbacks of connected services (docs/connected-services.md).
+    path("connectors/", include("apps.connectors.urls")),
     path("admin/", admin.site.urls),
     # ESP delivery reports, e.g. /anymail/postmark/tracking/ (basic auth: ANYMAIL_WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),

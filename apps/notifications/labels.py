@@ -3,6 +3,8 @@
 from django.utils.translation import gettext_lazy as _
 
 TEMPLATE_LABELS = {
+    "access_package_link": _("Link to download a data package"),
+    "access_package_released": _("Data package ready to download"),
     "breach_digest": _("Breaches awaiting notice to the authority"),
     "breach_notice": _("Notice of a breach to the people affected"),
     "breach_recorded": _("Breach recorded"),

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import OutboxEmail
 
@@ -10,6 +10,15 @@ from .models import OutboxEmail
 def outbox_emails_about(*, topic: str, object_id: int) -> QuerySet[OutboxEmail]:
     """Return every email about one object (a request, a version), newest first."""
     return OutboxEmail.objects.filter(topic=topic, object_id=object_id).order_by("-id")
+
+
+def outbox_emails_to(*, user_id: int | None, emails: list[str]) -> QuerySet[OutboxEmail]:
+    """Return every email sent (or owed) to a person: to their account or to one of their addresses,
+    oldest first."""
+    to_person = Q(to__in=[email.lower() for email in emails if email])
+    if user_id is not None:
+        to_person |= Q(user_id=user_id)
+    return OutboxEmail.objects.filter(to_person).order_by("id")
 
 
 @dataclass(frozen=True)

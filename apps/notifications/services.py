@@ -1,13 +1,8 @@
 """The outbox: every email is a row first, delivered after commit, at most once."""
 
-import hashlib
-import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -16,12 +11,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
-from django.template import Context
+from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
-from apps.core.http import outbound_host_allowed
+from apps.core.http import outbound_post
 from apps.core.organisation import organisation_name
+from apps.core.signing import webhook_signature
 
 from .models import OutboxEmail, WebhookAttempt, WebhookDelivery
 
@@ -184,18 +180,40 @@ def _render_plain(name: str, context: dict[str, Any]) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))
 
 
-def _render(email: OutboxEmail) -> EmailMultiAlternatives:
-    context = {
+def _context(email: OutboxEmail) -> dict[str, Any]:
+    return {
         **email.context,
         "organisation_name": organisation_name(email.language),
         "site_url": settings.SITE_URL,
         "privacy_mailbox": settings.PRIVACY_MAILBOX,
     }
+
+
+def _subject(email: OutboxEmail, context: dict[str, Any]) -> str:
+    subject = _render_plain(f"emails/{email.template}.subject.txt", context).strip()
+    return " ".join(subject.splitlines())
+
+
+def outbox_email_subject(email: OutboxEmail) -> str:
+    """Return the subject line of an email as it was (or will be) sent, in its language; the name of its
+    template when its context was erased or its template is gone."""
+    from .labels import template_label
+
+    if not email.context:
+        return template_label(email.template)
     with translation.override(email.language):
-        subject = _render_plain(f"emails/{email.template}.subject.txt", context).strip()
+        try:
+            return _subject(email, _context(email))
+        except TemplateDoesNotExist:
+            return template_label(email.template)
+
+
+def _render(email: OutboxEmail) -> EmailMultiAlternatives:
+    context = _context(email)
+    with translation.override(email.language):
+        subject = _subject(email, context)
         text = _render_plain(f"emails/{email.template}.txt", context)
         html = render_to_string(f"emails/{email.template}.html", context)
-    subject = " ".join(subject.splitlines())
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -471,36 +489,14 @@ def webhook_schedule_delivery(*, delivery_ids: list[int]) -> None:
     transaction.on_commit(enqueue)
 
 
-def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """Return the X-Alilo-Signature value: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a 2xx: the receiver's URL must be the one registered."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """POST the delivery once; return (HTTP status or None, error text)."""
-    if not delivery.url.lower().startswith(("https://", "http://")):
-        return None, "Only http:// and https:// URLs are posted to."
-    if not outbound_host_allowed(urllib.parse.urlsplit(delivery.url).hostname or ""):
-        # Checked at each attempt, as a name may point elsewhere since it was registered.
-        return None, "The URL's host is not a public address (nor in WEBHOOK_ALLOWED_NETWORKS): not posted."
     body = delivery.body.encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+    answer = outbound_post(
         delivery.url,
-        data=body,
-        method="POST",
+        body=body,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
         headers={
-            "Content-Type": "application/json",
             "User-Agent": WEBHOOK_USER_AGENT,
             WEBHOOK_SIGNATURE_HEADER: webhook_signature(
                 secret=delivery.secret, timestamp=int(time.time()), body=body
@@ -510,14 +506,7 @@ def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             "X-Alilo-Delivery": str(delivery.pk),
         },
     )
-    try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return exc.code, f"HTTP {exc.code}"
-    except Exception as exc:  # refused, unreachable, timed out, a malformed URL: all one failed attempt
-        return None, f"{type(exc).__name__}: {exc}"[:500]
+    return answer.status, answer.error
 
 
 def _webhook_backoff(attempts: int) -> timedelta:

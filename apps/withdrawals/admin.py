@@ -7,7 +7,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,6 +27,7 @@ from apps.core.http import attachment_response, client_ip
 from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
+from .access_package import access_package_file
 from .forms import (
     AssignForm,
     GrantForm,
@@ -38,6 +39,8 @@ from .forms import (
     ThirdPartyForm,
 )
 from .models import (
+    AccessPackage,
+    RequestType,
     SupportAccess,
     ThirdParty,
     TimelineEntry,
@@ -332,6 +335,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 name="{}_{}_scan".format(*info),
             ),
             path(
+                "<path:object_id>/package/<slug:file_format>/",
+                self.admin_site.admin_view(self.package_view),
+                name="{}_{}_package".format(*info),
+            ),
+            path(
                 "<path:object_id>/workflow/<slug:step>/",
                 self.admin_site.admin_view(self.workflow_view),
                 name="{}_{}_workflow".format(*info),
@@ -394,6 +402,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                     "support_grant",
                     "support_revoke",
                     "third_party_confirm",
+                    "package_rebuild",
                 )
             },
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
@@ -417,7 +426,48 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             "support_form": SupportMemberForm(
                 members=support_members().exclude(pk__in=[access.member_id for access in support_access])
             ),
+            **self._package_context(request, obj, can_change=can_change),
         }
+
+    def _package_context(self, request, obj, *, can_change: bool) -> dict:
+        """The access package's state, preview and rebuild, on an access request's page."""
+        if obj.request_type != RequestType.ACCESS:
+            return {}
+        return {
+            "package_state": selectors.access_package_state(obj),
+            "package_urls": {
+                file_format: reverse(
+                    "admin:withdrawals_withdrawalrequest_package", args=[obj.pk, file_format]
+                )
+                for file_format in ("html", "json")
+            },
+            "can_rebuild_package": can_change and obj.is_open,
+        }
+
+    def package_view(self, request, object_id, file_format):
+        """Show the access package as the person will get it (HTML), or send its JSON; each is a view of
+        the person's data, audited."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj) or file_format not in ("html", "json"):
+            raise Http404
+        package = AccessPackage.objects.filter(request=obj, erased_at__isnull=True).first()
+        if package is None:
+            raise Http404
+        services.access_package_view_record(
+            withdrawal=obj, actor=request.user, ip=client_ip(request), file_format=file_format
+        )
+        if file_format == "json":
+            data, content_type, file_name = access_package_file(package, "json")
+            return attachment_response(data, content_type=content_type, file_name=file_name)
+        response = HttpResponse(package.html, content_type="text/html; charset=utf-8")
+        # The page's own styles only: no script, no request anywhere, no form.
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'; sandbox"
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def scan_view(self, request, object_id):
         """Send the scan of a paper or emailed application; opening it is a view of personal data."""
@@ -531,6 +581,9 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             return gettext("Confirmation from %(name)s recorded.") % {"name": notice.third_party.name}
         if step in ("support_grant", "support_revoke"):
             return self._support_access(request, obj, grant=step == "support_grant", actor=actor, ip=ip)
+        if step == "package_rebuild":
+            services.access_package_rebuild(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("The data package was built again from what the portal and the services hold now.")
         raise Http404
 
     def _support_access(self, request, obj, *, grant: bool, actor, ip):

@@ -235,3 +235,35 @@ def due_digest(
         topic="withdrawal.digest",
         dedup_key=f"withdrawal-digest:{today.isoformat()}",
     )
+
+
+def access_package_released(withdrawal: WithdrawalRequest, *, expires_at: datetime) -> list[OutboxEmail]:
+    """Tell the person their data package is ready on the request's page, until when (none without an
+    address: staff post the printed package)."""
+    with translation.override(withdrawal.language):
+        expires = _moment(expires_at)
+    return to_requester_if_possible(
+        withdrawal,
+        template="access_package_released",
+        key="package-released",
+        expires=expires,
+        download_days=settings.ACCESS_PACKAGE_DOWNLOAD_DAYS,
+    )
+
+
+def access_package_link(withdrawal: WithdrawalRequest, *, link_id, link_path: str) -> OutboxEmail:
+    """The one-time download link, to the request's address only: following it proves the person still
+    holds it. It carries nothing else of the request."""
+    return _about(
+        withdrawal,
+        key=f"package-link:{link_id}",
+        to=withdrawal.email,
+        template="access_package_link",
+        language=withdrawal.language,
+        context={
+            "reference": withdrawal.reference,
+            "link_path": link_path,
+            "minutes": settings.ACCESS_PACKAGE_LINK_MINUTES,
+        },
+        user=withdrawal.requester,
+    )

@@ -320,6 +320,10 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("Internal note")
         SUPPORT_ACCESS_GRANTED = "support_access_granted", _("Contact details shown to Support")
         SUPPORT_ACCESS_REVOKED = "support_access_revoked", _("Contact details hidden from Support")
+        PACKAGE_BUILT = "package_built", _("Data package prepared")
+        PACKAGE_RELEASED = "package_released", _("Data package ready to download")
+        PACKAGE_DOWNLOADED = "package_downloaded", _("Data package downloaded")
+        PACKAGE_ERASED = "package_erased", _("Data package erased")
 
     request = models.ForeignKey(
         WithdrawalRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="timeline"
@@ -510,3 +514,78 @@ class ReferenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}-{self.year}: {self.last}"
+
+
+class AccessPackage(models.Model):
+    """The answer to an access request (Law on Personal Data, Art. 24): what the portal and each connected
+    service hold about the person, as a JSON document and a readable page in their language.
+
+    It is personal data: its content is erased ACCESS_PACKAGE_KEEP_DAYS after it was built (never while its
+    download is open), or with the request. The person downloads it from the status page for
+    ACCESS_PACKAGE_DOWNLOAD_DAYS after it is released, once they confirm their address again."""
+
+    request = models.OneToOneField(
+        WithdrawalRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="access_package"
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    document = models.JSONField(_("document (JSON)"), default=dict, blank=True)
+    html = models.TextField(_("document (HTML)"), blank=True)
+    built_at = models.DateTimeField(_("built at"))
+    built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("built by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The staff member who built it again; empty when the portal built it."),
+    )
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("download possible until"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("content erased at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access package")
+        verbose_name_plural = _("access packages")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(released_at__isnull=True, expires_at__isnull=True)
+                | models.Q(released_at__isnull=False, expires_at__isnull=False),
+                name="withdrawals_package_release_has_expiry",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(erased_at__isnull=True) | models.Q(document={}, html=""),
+                name="withdrawals_package_erased_is_empty",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["built_at"],
+                name="withdrawals_package_kept",
+                condition=models.Q(erased_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Data package of %(reference)s") % {"reference": self.request.reference})
+
+
+class AccessPackageLink(models.Model):
+    """A one-time link to download an access package, emailed to the request's address when the person
+    asks for it: following it proves again that they hold the address. It works once, for
+    ACCESS_PACKAGE_LINK_MINUTES."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    package = models.ForeignKey(
+        AccessPackage, verbose_name=_("access package"), on_delete=models.CASCADE, related_name="links"
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("download link")
+        verbose_name_plural = _("download links")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return str(self.pk)

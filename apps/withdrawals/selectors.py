@@ -13,12 +13,21 @@ from django.utils import timezone
 
 from apps.accounts.selectors import retention_cutoff
 from apps.calendars import working_days
+from apps.connectors.selectors import service_calls_of_request
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_emails_about
 from apps.notifications.services import ERASED_EMAIL
 
 from . import tokens
-from .models import ApplicationScan, RequestType, ThirdPartyNotice, TimelineEntry, WithdrawalRequest
+from .models import (
+    AccessPackage,
+    AccessPackageLink,
+    ApplicationScan,
+    RequestType,
+    ThirdPartyNotice,
+    TimelineEntry,
+    WithdrawalRequest,
+)
 
 
 def _namespace(request_type: str) -> str:
@@ -381,3 +390,51 @@ def withdrawal_visitor_requests_due_for_erasure(*, now: datetime | None = None) 
         status=Status.CANCELLED, cancelled_at__lt=cutoff
     )
     return WithdrawalRequest.objects.filter(closed_before, requester__isnull=True).exclude(email=ERASED_EMAIL)
+
+
+# --- the access package ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageState:
+    """Where an access request's package stands: "waiting" (for the services), "built", "released" (the
+    person may download it), "expired" (the download period is over) or "erased" (its content is gone)."""
+
+    state: str
+    answered: int
+    total: int
+    package: AccessPackage | None
+    unanswered: tuple = ()
+
+    @property
+    def downloadable(self) -> bool:
+        return self.state == "released"
+
+
+def access_package_state(withdrawal: WithdrawalRequest, *, now: datetime | None = None) -> PackageState:
+    """Return the state of the request's package and how many of its export calls are answered."""
+    now = now or timezone.now()
+    calls = [call for call in service_calls_of_request(withdrawal.pk) if call.action == "export"]
+    answered = sum(1 for call in calls if call.is_final)
+    package = AccessPackage.objects.filter(request=withdrawal).defer("document", "html").first()
+    if package is None:
+        state = "waiting"
+    elif package.released_at is not None and now >= package.expires_at:
+        state = "expired"
+    elif package.erased_at is not None:
+        state = "erased"
+    elif package.released_at is not None:
+        state = "released"
+    else:
+        state = "built"
+    return PackageState(
+        state=state,
+        answered=answered,
+        total=len(calls),
+        package=package,
+        unanswered=tuple(call for call in calls if not call.is_final),
+    )
+
+
+def access_package_link_path(link: AccessPackageLink) -> str:
+    return reverse("requests:package_link", args=[tokens.package_link_token_make(link.pk)])

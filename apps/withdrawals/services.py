@@ -22,6 +22,8 @@ from apps.audit.services import (
     audit_personal_data_erase,
 )
 from apps.calendars import working_days
+from apps.connectors.selectors import service_calls_all_final, service_calls_of_request
+from apps.connectors.services import service_calls_personal_data_erase, service_calls_start
 from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
@@ -32,10 +34,13 @@ from apps.notifications.services import (
 )
 
 from . import emails, selectors, tokens
+from .access_package import access_package_document, access_package_html
 from .details import request_details_clean
 from .emails import TOPIC
 from .models import (
     REFERENCE_PREFIXES,
+    AccessPackage,
+    AccessPackageLink,
     ApplicationScan,
     Purpose,
     ReferenceCounter,
@@ -375,6 +380,8 @@ def withdrawal_request_submit(
                 if registered_now
                 else [emails.confirmation(withdrawal)]
             )
+            if registered_now:
+                _access_registered(withdrawal, actor=requester)
     except IntegrityError:
         # The same form arrived twice (sent again, or a double click): the first copy stands, the unique
         # token refused the second, and its transaction left nothing behind.
@@ -492,6 +499,7 @@ def withdrawal_request_register_received(
             account=account.pk if account is not None else None,
         )
         outbox_emails_queue(emails=emails.registration(withdrawal))
+        _access_registered(withdrawal, actor=actor)
     return withdrawal
 
 
@@ -529,6 +537,7 @@ def withdrawal_request_confirm(*, token: str, ip: str | None = None) -> Withdraw
         _timeline(locked, kind=Kind.VERIFIED, visible=True)
         _audit(locked, action="verify", ip=ip, due_at=locked.due_at.isoformat())
         outbox_emails_queue(emails=emails.registration(locked))
+        _access_registered(locked)
     return _refresh(withdrawal, locked)
 
 
@@ -719,6 +728,8 @@ def withdrawal_request_grant(
             )
         effects["third_parties"] = [party.pk for party in parties]
         _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
+        if locked.request_type == RequestType.ACCESS:
+            _access_package_release(locked, actor=actor, ip=ip)
         _audit(locked, action="grant", actor=actor, ip=ip, scope=locked.scope, **effects)
         decision = emails.to_requester_if_possible(locked, template="withdrawal_granted", key="decision")
         outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), *decision])
@@ -854,6 +865,9 @@ def _requests_anonymise(ids: list[int]) -> int:
     )
     # A scan of a letter is the person's own words and details, like the form's: it goes too.
     ApplicationScan.objects.filter(request_id__in=ids).delete()
+    _access_packages_erase(ids, now=timezone.now())
+    # What the connected services returned for these requests is the same personal data.
+    service_calls_personal_data_erase(request_ids=ids)
     return WithdrawalRequest.objects.filter(pk__in=ids).update(
         full_name="",
         email=ERASED_EMAIL,
@@ -1015,3 +1029,288 @@ def withdrawal_support_access_revoke(
             )
             _audit(withdrawal, action="support_access_revoke", actor=actor, ip=ip, member=member.pk)
     return bool(deleted)
+
+
+# --- the access package (Law on Personal Data, Art. 24; docs/access-package.md) -------------------
+
+EXPORT = "export"
+ACCESS_PACKAGE_ERASE_BATCH = 500
+
+
+class PackageUnavailable(Exception):
+    """The access package cannot be sent or opened now. `reason`: "not_ready", "expired", "erased",
+    "no_email", "invalid" (the link), "link_expired", "used" (the link); `link` is the link, once known."""
+
+    def __init__(self, reason: str, *, link: AccessPackageLink | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.link = link
+
+
+def _access_registered(withdrawal: WithdrawalRequest, *, actor: Any = None) -> None:
+    """Ask every connected service for the person's data as an access request is registered (in the
+    transaction that registers it: the calls go out after commit); build the package at once when no
+    service is connected. Any other type of request is left alone."""
+    if withdrawal.request_type != RequestType.ACCESS:
+        return
+    service_calls_start(request=withdrawal, action=EXPORT, actor=_actor(actor))
+    if service_calls_all_final(withdrawal.pk, EXPORT):
+        _access_package_build(withdrawal)
+
+
+def _export_calls(withdrawal: WithdrawalRequest) -> list:
+    return [call for call in service_calls_of_request(withdrawal.pk) if call.action == EXPORT]
+
+
+def _access_package_build(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> AccessPackage:
+    """Build (or build again) the request's package from what the portal holds now and what the services
+    returned. Call it in a transaction that holds the request's row."""
+    account = withdrawal.requester or _account_proven_by(withdrawal)
+    calls = _export_calls(withdrawal)
+    now = timezone.now()
+    document = access_package_document(withdrawal=withdrawal, account=account, calls=calls, now=now)
+    package, created = AccessPackage.objects.update_or_create(
+        request=withdrawal,
+        defaults={
+            "language": withdrawal.language,
+            "document": document,
+            "html": access_package_html(document),
+            "built_at": now,
+            "built_by": _actor(actor),
+            "erased_at": None,
+        },
+    )
+    _timeline(withdrawal, kind=Kind.PACKAGE_BUILT, visible=False, actor=actor)
+    _audit(
+        withdrawal,
+        action="package_build",
+        actor=actor,
+        ip=ip,
+        rebuilt=not created,
+        account=account.pk if account is not None else None,
+        services={str(call.service_id): call.state for call in calls},
+    )
+    return package
+
+
+def access_package_service_call_finished(*, call: Any) -> AccessPackage | None:
+    """Build the package of an access request once the last of its export calls is final; return it, or
+    None when there is nothing to build yet (or any more: a package built already changes only when staff
+    build it again).
+
+    Called in the transaction of the call's final answer. The request's row is locked first, so of two
+    services answering at once the second one to commit sees both answers and builds."""
+    if call.action != EXPORT or call.erase_when_final:
+        # An answer that came after the request's personal data was erased is erased too, not packaged.
+        return None
+    withdrawal = (
+        WithdrawalRequest.objects.select_for_update()
+        .filter(
+            pk=call.request_id, request_type=RequestType.ACCESS, status__in=WithdrawalRequest.OPEN_STATUSES
+        )
+        .first()
+    )
+    if withdrawal is None or AccessPackage.objects.filter(request=withdrawal).exists():
+        return None
+    if not service_calls_all_final(withdrawal.pk, EXPORT):
+        return None
+    return _access_package_build(withdrawal)
+
+
+def access_package_rebuild(
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+) -> AccessPackage:
+    """Build the package again at a staff member's request (after marking a service done by hand, or when
+    the portal's data changed): only while the request is open, every service has answered, and the
+    package has not been released to the person."""
+    with transaction.atomic():
+        locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
+        if locked.request_type != RequestType.ACCESS:
+            raise TransitionNotAllowed(_("Only an access request has a data package."))
+        if not locked.is_open:
+            raise TransitionNotAllowed(_("The data package can be built only while the request is open."))
+        package = AccessPackage.objects.filter(request=locked).first()
+        if package is not None and package.released_at is not None:
+            raise TransitionNotAllowed(
+                _("The data package was released to the person; what they were given does not change.")
+            )
+        state = selectors.access_package_state(locked)
+        if state.answered < state.total:
+            raise TransitionNotAllowed(
+                _(
+                    "%(answered)s of %(total)s services have answered. Wait for the others, or mark them "
+                    "done by hand, then build the package."
+                )
+                % {"answered": state.answered, "total": state.total}
+            )
+        return _access_package_build(locked, actor=actor, ip=ip)
+
+
+def _access_package_release(withdrawal: WithdrawalRequest, *, actor: Any, ip=None) -> AccessPackage:
+    """Open the package's download to the person for ACCESS_PACKAGE_DOWNLOAD_DAYS and email them; part of
+    granting an access request, in its transaction. Refused (and so is the grant) while it is not built."""
+    package = AccessPackage.objects.select_for_update().filter(request=withdrawal).first()
+    if package is None or package.erased_at is not None:
+        state = selectors.access_package_state(withdrawal)
+        raise TransitionNotAllowed(
+            _(
+                "The data package is not built yet (%(answered)s of %(total)s services have answered), so "
+                "the request cannot be granted. Wait for the services or mark them done by hand, then "
+                "build the package."
+            )
+            % {"answered": state.answered, "total": state.total}
+        )
+    if package.released_at is not None:
+        return package
+    now = timezone.now()
+    package.released_at = now
+    package.expires_at = now + timedelta(days=settings.ACCESS_PACKAGE_DOWNLOAD_DAYS)
+    package.save(update_fields=["released_at", "expires_at"])
+    _timeline(withdrawal, kind=Kind.PACKAGE_RELEASED, visible=True, actor=actor)
+    _audit(
+        withdrawal, action="package_release", actor=actor, ip=ip, expires_at=package.expires_at.isoformat()
+    )
+    outbox_emails_queue(emails=emails.access_package_released(withdrawal, expires_at=package.expires_at))
+    return package
+
+
+def _package_check(package: AccessPackage | None, *, now: datetime) -> AccessPackage:
+    """Return the package if its download is open now; raise PackageUnavailable otherwise."""
+    if package is None or package.released_at is None:
+        raise PackageUnavailable("not_ready")
+    if now >= package.expires_at:
+        raise PackageUnavailable("expired")
+    if package.erased_at is not None:
+        raise PackageUnavailable("erased")
+    return package
+
+
+def access_package_link_send(
+    *, withdrawal: WithdrawalRequest, ip: str | None = None, actor: Any = None
+) -> AccessPackageLink:
+    """Email a one-time link to download the package to the request's address: following it, the person
+    proves again that they hold the address (the status page's own link may have been passed on)."""
+    with transaction.atomic():
+        package = _package_check(
+            AccessPackage.objects.select_for_update().filter(request=withdrawal).first(), now=timezone.now()
+        )
+        if not withdrawal.email:
+            raise PackageUnavailable("no_email")
+        link = AccessPackageLink.objects.create(package=package)
+        _audit(withdrawal, action="package_link_send", actor=actor, ip=ip, link=str(link.pk))
+        outbox_emails_queue(
+            emails=[
+                emails.access_package_link(
+                    withdrawal, link_id=link.pk, link_path=selectors.access_package_link_path(link)
+                )
+            ]
+        )
+    return link
+
+
+def access_package_link_check(*, token: str) -> AccessPackageLink:
+    """Return the link a token names if it can be used now (nothing changes); raise PackageUnavailable."""
+    try:
+        link_id, too_old = tokens.package_link_token_read(token)
+    except tokens.LinkInvalid as exc:
+        raise PackageUnavailable("invalid") from exc
+    link = AccessPackageLink.objects.select_related("package__request").filter(pk=link_id).first()
+    if link is None:
+        raise PackageUnavailable("invalid")
+    try:
+        _package_check(link.package, now=timezone.now())
+    except PackageUnavailable as exc:
+        raise PackageUnavailable(exc.reason, link=link) from exc
+    if link.used_at is not None:
+        raise PackageUnavailable("used", link=link)
+    if too_old:
+        raise PackageUnavailable("link_expired", link=link)
+    return link
+
+
+def access_package_link_use(*, token: str, ip: str | None = None, actor: Any = None) -> AccessPackageLink:
+    """Use a one-time download link: it works once; the caller then opens the downloads in that browser
+    for ACCESS_PACKAGE_SESSION_MINUTES."""
+    link = access_package_link_check(token=token)
+    with transaction.atomic():
+        used = AccessPackageLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not used:
+            raise PackageUnavailable("used", link=link)
+        _audit(link.package.request, action="package_link_use", actor=actor, ip=ip, link=str(link.pk))
+    link.refresh_from_db(fields=["used_at"])
+    return link
+
+
+PACKAGE_FORMATS = ("json", "html", "zip")
+
+
+def access_package_download_record(
+    *, package: AccessPackage, file_format: str, link_id: str, ip: str | None = None, actor: Any = None
+) -> AccessPackage:
+    """Record a download of the package (who, when, from where, which format) in the audit log and on the
+    request's timeline, which the person sees; return the package, checked and with its content."""
+    if file_format not in PACKAGE_FORMATS:
+        raise PackageUnavailable("invalid")
+    with transaction.atomic():
+        package = _package_check(AccessPackage.objects.filter(pk=package.pk).first(), now=timezone.now())
+        withdrawal = package.request
+        _timeline(
+            withdrawal, kind=Kind.PACKAGE_DOWNLOADED, visible=True, text=file_format.upper(), actor=actor
+        )
+        _audit(withdrawal, action="package_download", actor=actor, ip=ip, format=file_format, link=link_id)
+    return package
+
+
+def access_package_view_record(
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None, file_format: str = "html"
+) -> None:
+    """Record that a staff member opened the package's preview: a view of the person's data (clause 3.4)."""
+    withdrawal_request_view_record(withdrawal=withdrawal, actor=actor, ip=ip, view=f"package_{file_format}")
+
+
+def _access_packages_erase(request_ids: list[int], *, now: datetime) -> list[int]:
+    """Clear the content of these requests' packages; return the requests whose package changed."""
+    packages = AccessPackage.objects.filter(request_id__in=request_ids, erased_at__isnull=True)
+    changed = list(packages.values_list("request_id", flat=True))
+    packages.update(document={}, html="", erased_at=now)
+    return changed
+
+
+def access_packages_erase_expired(*, now: datetime | None = None) -> int:
+    """Erase the content of the packages built more than ACCESS_PACKAGE_KEEP_DAYS ago, except one whose
+    download is still open (a daily sweep); return how many. Each gets a timeline entry and an audit event."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ACCESS_PACKAGE_KEEP_DAYS)
+    erased = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                AccessPackage.objects.select_for_update(skip_locked=True)
+                .filter(erased_at__isnull=True, built_at__lt=cutoff)
+                .exclude(expires_at__gt=now)
+                .order_by("pk")
+                .values_list("request_id", flat=True)[:ACCESS_PACKAGE_ERASE_BATCH]
+            )
+            if not rows:
+                return erased
+            ids = _access_packages_erase(rows, now=now)
+            requests = WithdrawalRequest.objects.filter(pk__in=ids).only("pk", "reference", "status")
+            TimelineEntry.objects.bulk_create(
+                [
+                    TimelineEntry(request=item, kind=Kind.PACKAGE_ERASED, visible_to_requester=True)
+                    for item in requests
+                ]
+            )
+            audit_events_record(
+                [
+                    audit_event_build(
+                        action="withdrawal.package_erase",
+                        target=item,
+                        details={"status": item.status, "keep_days": settings.ACCESS_PACKAGE_KEEP_DAYS},
+                    )
+                    for item in requests
+                ]
+            )
+            erased += len(ids)

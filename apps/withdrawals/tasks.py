@@ -13,3 +13,8 @@ def send_due_digest() -> bool:
 @shared_task(name="withdrawals.purge_unverified", acks_late=True)
 def purge_unverified() -> int:
     return services.withdrawal_unverified_purge()
+
+
+@shared_task(name="withdrawals.access_packages_erase", acks_late=True)
+def access_packages_erase() -> int:
+    return services.access_packages_erase_expired()

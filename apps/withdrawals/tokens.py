@@ -1,4 +1,5 @@
-"""Signed links: the confirm-your-email link (expires) and the private status link (does not).
+"""Signed links: the confirm-your-email link (expires), the private status link (does not) and the one-time
+link to download an access package (expires soon; used once).
 
 Both sign the request's random public id; `django.core.signing` compares signatures in constant time.
 """
@@ -15,6 +16,7 @@ __all__ = ["LinkExpired", "LinkInvalid"]
 
 CONFIRM_SALT = "withdrawals.confirm"
 STATUS_SALT = "withdrawals.status"
+PACKAGE_LINK_SALT = "withdrawals.package_link"
 
 
 def confirm_token_make(public_id: uuid.UUID) -> str:
@@ -34,6 +36,25 @@ def status_token_make(public_id: uuid.UUID) -> str:
 def status_token_read(token: str) -> uuid.UUID:
     """Return the public id in a status link; raise LinkInvalid."""
     return _uuid(signed_value_read(token, salt=STATUS_SALT))
+
+
+def package_link_token_make(link_id: uuid.UUID) -> str:
+    return signing.TimestampSigner(salt=PACKAGE_LINK_SALT).sign(link_id.hex)
+
+
+def package_link_token_read(token: str) -> tuple[uuid.UUID, bool]:
+    """Return the download link's id and whether it is older than ACCESS_PACKAGE_LINK_MINUTES; raise
+    LinkInvalid when it was altered. An old link still names its package, so its page can say more than
+    "expired" (the package's own download period may be over too)."""
+    signer = signing.TimestampSigner(salt=PACKAGE_LINK_SALT)
+    try:
+        link_id = _uuid(signer.unsign(token))
+        signer.unsign(token, max_age=timedelta(minutes=settings.ACCESS_PACKAGE_LINK_MINUTES))
+    except signing.SignatureExpired:
+        return link_id, True
+    except signing.BadSignature as exc:
+        raise LinkInvalid from exc
+    return link_id, False
 
 
 def _uuid(value: str) -> uuid.UUID:

@@ -1,5 +1,6 @@
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,18 +8,20 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from apps.core.http import client_ip
+from apps.core.http import attachment_response, client_ip
 
 from . import selectors, services, tokens
+from .access_package import access_package_file
 from .details import details_for_display
 from .forms import REQUEST_FORMS, AnswerForm, CancelForm, WithdrawalRequestForm
-from .models import RequestType, WithdrawalRequest
+from .models import AccessPackage, RequestType, WithdrawalRequest
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +295,9 @@ def withdrawal_status(request, token: str):
     withdrawal = _withdrawal_or_404(token)
     answer_form = AnswerForm() if withdrawal.status == WithdrawalRequest.Status.AWAITING_INFORMATION else None
     return render(
-        request, "withdrawals/status.html", _status_context(withdrawal, token, answer_form=answer_form)
+        request,
+        "withdrawals/status.html",
+        _status_context(withdrawal, token, answer_form=answer_form, **_package_context(request, withdrawal)),
     )
 
 
@@ -365,3 +370,199 @@ def withdrawal_cancel(request, token: str):
         },
         status=400 if form.errors else 200,
     )
+
+
+# --- the access package: downloaded after the person confirms their address again ------------------
+
+PACKAGE_SESSION_KEY = "withdrawals_package_downloads"
+
+
+def _rate_package_link(group, request) -> str:
+    return settings.ACCESS_PACKAGE_LINK_RATE
+
+
+def _status_token_key(group, request) -> str:
+    """One request (its private link), whoever asks for it."""
+    return request.resolver_match.kwargs.get("token", "") if request.resolver_match else ""
+
+
+def package_problem_message(reason: str) -> str:
+    """Return what the person is told when the package cannot be sent or opened (PackageUnavailable)."""
+    messages_by_reason = {
+        "not_ready": lambda: _("Your data package is not ready yet. We will email you when it is."),
+        "expired": lambda: _(
+            "The download period of this data package is over. To get your data again, file a new request."
+        ),
+        "erased": lambda: _("This data package was erased. To get your data again, file a new request."),
+        "no_email": lambda: (
+            _(
+                "This request has no email address to send a download link to. Write to %(mailbox)s to "
+                "receive your data."
+            )
+            % {"mailbox": settings.PRIVACY_MAILBOX}
+        ),
+        "invalid": lambda: _(
+            "This link does not work. Copy the whole link from the email, or ask for a new one on your "
+            "request's page."
+        ),
+        "link_expired": lambda: _(
+            "This link has expired. Ask for a new one on your request's page: press Download again."
+        ),
+        "used": lambda: _(
+            "This link was used already: each link works once. Ask for a new one on your request's page: "
+            "press Download again."
+        ),
+    }
+    return messages_by_reason.get(reason, messages_by_reason["invalid"])()
+
+
+def _package_window(request, package: AccessPackage | None) -> dict | None:
+    """Return the downloads this browser opened for the package with a one-time link, while they are open:
+    {"until": datetime, "link": link id}; None otherwise."""
+    if package is None:
+        return None
+    windows = _package_windows(request)
+    entry = windows.get(str(package.pk))
+    if entry is None:
+        return None
+    return {"until": datetime.fromtimestamp(entry["until"], tz=UTC), "link": entry["link"]}
+
+
+def _package_windows(request) -> dict[str, dict]:
+    """Return the downloads open in this browser, by package id: {"until": unix time, "link": link id}."""
+    stored = request.session.get(PACKAGE_SESSION_KEY)
+    now = timezone.now().timestamp()
+    return {
+        key: value
+        for key, value in (stored.items() if isinstance(stored, dict) else [])
+        if isinstance(value, dict)
+        and isinstance(value.get("until"), (int, float))
+        and now < value["until"] <= now + 86400
+        and isinstance(value.get("link"), str)
+    }
+
+
+def _package_window_open(request, link) -> None:
+    until = timezone.now() + timedelta(minutes=settings.ACCESS_PACKAGE_SESSION_MINUTES)
+    windows = _package_windows(request)
+    windows[str(link.package_id)] = {"until": until.timestamp(), "link": str(link.pk)}
+    request.session[PACKAGE_SESSION_KEY] = windows
+
+
+def _package_context(request, withdrawal: WithdrawalRequest) -> dict:
+    if withdrawal.request_type != RequestType.ACCESS:
+        return {}
+    state = selectors.access_package_state(withdrawal)
+    return {
+        "package_state": state,
+        "package_window": _package_window(request, state.package) if state.downloadable else None,
+        "package_link_minutes": settings.ACCESS_PACKAGE_LINK_MINUTES,
+    }
+
+
+def _package_section(token: str) -> str:
+    # Only an access request has a package; its pages live under /privacy/requests/.
+    return reverse("requests:status", args=[token]) + "#package"
+
+
+@never_cache
+@require_POST
+@ratelimit(group="withdrawals.package.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+@ratelimit(
+    group="withdrawals.package.request",
+    key=_status_token_key,
+    rate=_rate_package_link,
+    method="POST",
+    block=True,
+)
+def access_package_link_send(request, token: str):
+    """Email a one-time download link to the request's address."""
+    withdrawal = _withdrawal_or_404(token)
+    try:
+        services.access_package_link_send(withdrawal=withdrawal, ip=client_ip(request), actor=_actor(request))
+    except services.PackageUnavailable as error:
+        messages.error(request, package_problem_message(error.reason))
+    else:
+        messages.success(
+            request,
+            _(
+                "We sent a download link to %(email)s. Open it within %(minutes)s minutes; it works once. "
+                "It can take a few minutes to arrive."
+            )
+            % {"email": withdrawal.email, "minutes": settings.ACCESS_PACKAGE_LINK_MINUTES},
+        )
+    return redirect(_package_section(token))
+
+
+@never_cache
+@ratelimit(group="withdrawals.package.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+def access_package_link(request, token: str):
+    """Show a button that opens the downloads in this browser; a GET spends nothing, so a mail scanner that
+    follows the link does not use it up."""
+    problem = None
+    link = None
+    try:
+        link = services.access_package_link_check(token=token)
+    except services.PackageUnavailable as error:
+        problem, link = error.reason, error.link
+    if problem == "used" and _package_window(request, link.package):
+        # Opened already in this browser (a second click, the back button): the downloads are open.
+        return redirect(_package_section(tokens.status_token_make(link.package.request.public_id)))
+    if problem is None and request.method == "POST":
+        try:
+            link = services.access_package_link_use(token=token, ip=client_ip(request), actor=_actor(request))
+        except services.PackageUnavailable as error:
+            problem = error.reason
+        else:
+            _package_window_open(request, link)
+            messages.success(
+                request,
+                _("Thank you: your address is confirmed. Your downloads are open for %(minutes)s minutes.")
+                % {"minutes": settings.ACCESS_PACKAGE_SESSION_MINUTES},
+            )
+            return redirect(_package_section(tokens.status_token_make(link.package.request.public_id)))
+    withdrawal = link.package.request if link is not None else None
+    status = 200 if problem is None else 404 if problem == "invalid" else 410
+    return render(
+        request,
+        "withdrawals/package_link.html",
+        {
+            "problem": problem,
+            "problem_message": package_problem_message(problem) if problem else "",
+            "withdrawal": withdrawal,
+            "package": link.package if link is not None else None,
+            "status_path": selectors.withdrawal_status_path(withdrawal) if withdrawal is not None else "",
+            "session_minutes": settings.ACCESS_PACKAGE_SESSION_MINUTES,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+def access_package_download(request, token: str, file_format: str):
+    """Send the package, in one format, to a browser that opened the downloads with a one-time link."""
+    if file_format not in services.PACKAGE_FORMATS:
+        raise Http404("No such format")
+    withdrawal = _withdrawal_or_404(token)
+    package = AccessPackage.objects.filter(request=withdrawal).defer("document", "html").first()
+    window = _package_window(request, package)
+    if window is None:
+        messages.error(
+            request,
+            _("To download your data, press Download and open the link we email you, in this browser."),
+        )
+        return redirect(_package_section(token))
+    try:
+        package = services.access_package_download_record(
+            package=package,
+            file_format=file_format,
+            link_id=window["link"],
+            ip=client_ip(request),
+            actor=_actor(request),
+        )
+    except services.PackageUnavailable as error:
+        messages.error(request, package_problem_message(error.reason))
+        return redirect(_package_section(token))
+    data, content_type, file_name = access_package_file(package, file_format)
+    return attachment_response(data, content_type=content_type, file_name=file_name)

@@ -50,6 +50,7 @@ LOCAL_APPS = [
     "apps.withdrawals",
     "apps.records",
     "apps.breaches",
+    "apps.connectors",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -179,10 +180,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "withdrawals.purge_unverified",
         "schedule": crontab(hour=3, minute=20),
     },
+    "withdrawals-access-packages-erase": {
+        "task": "withdrawals.access_packages_erase",
+        "schedule": crontab(hour=3, minute=25),
+    },
     "acceptances-implicit-sweep": {"task": "acceptances.implicit_sweep", "schedule": 600.0},
     "acceptances-policy-reminders": {"task": "acceptances.send_reminders", "schedule": 3600.0},
     "breaches-due-digest": {"task": "breaches.send_digest", "schedule": crontab(hour=9, minute=5)},
     "breaches-notices-resume": {"task": "breaches.notices_resume", "schedule": 300.0},
+    "connectors-service-calls-sweep": {"task": "connectors.service_calls_sweep", "schedule": 60.0},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -215,6 +221,24 @@ WEBHOOK_STUCK_MINUTES = env.int("WEBHOOK_STUCK_MINUTES", default=15)
 # Told in the transaction of a change that people's consent or agreement changed: f(*, user_ids, event, at).
 CONSENT_CHANGE_RECEIVERS = ["apps.acceptances.services.consent_change_publish"]
 
+# --- Connected services: calls for people's requests (docs/connected-services.md) -----------------
+# Called with (call=) in the transaction in which a service call gets its final answer.
+SERVICE_CALL_RECEIVERS: list[str] = ["apps.withdrawals.receivers.service_call_finished"]
+# The wait after a failed post doubles from this many seconds up to the cap; a call is retried until the
+# service answers (a service down for the whole term is flagged: SERVICE_CALL_FLAG_HOURS_BEFORE_DUE).
+SERVICE_CALL_BACKOFF_SECONDS = env.int("SERVICE_CALL_BACKOFF_SECONDS", default=30)
+SERVICE_CALL_BACKOFF_MAX_SECONDS = env.int("SERVICE_CALL_BACKOFF_MAX_SECONDS", default=30 * 60)
+# Retries a worker schedules itself; after them the beat sweep posts what is due.
+SERVICE_CALL_TASK_RETRIES = env.int("SERVICE_CALL_TASK_RETRIES", default=20)
+SERVICE_CALL_STUCK_MINUTES = env.int("SERVICE_CALL_STUCK_MINUTES", default=10)
+# An accepted call whose callback has not come after this long is posted again (same call id).
+SERVICE_CALL_CALLBACK_WAIT_MINUTES = env.int("SERVICE_CALL_CALLBACK_WAIT_MINUTES", default=4 * 60)
+# A callback's signature must be this recent (seconds), so that a captured one cannot be replayed later.
+SERVICE_CALL_CALLBACK_TOLERANCE_SECONDS = env.int("SERVICE_CALL_CALLBACK_TOLERANCE_SECONDS", default=300)
+SERVICE_CALL_MAX_ANSWER_BYTES = env.int("SERVICE_CALL_MAX_ANSWER_BYTES", default=10 * 1024 * 1024)
+# Calls without an answer are flagged (digest, dashboard) once their request is due within this many hours.
+SERVICE_CALL_FLAG_HOURS_BEFORE_DUE = env.int("SERVICE_CALL_FLAG_HOURS_BEFORE_DUE", default=24)
+
 # --- Portal -------------------------------------------------------------------------------------
 # The organisation's name as pages and emails in each language show it (ORGANISATION_NAME is the Kazakh one).
 ORGANISATION_NAME = env("ORGANISATION_NAME", default="«Talli Distribution» ЖШС (Alilo)")
@@ -237,6 +261,16 @@ PRIVACY_MAILBOX_LANGUAGE = env("PRIVACY_MAILBOX_LANGUAGE", default="kk")
 WITHDRAWAL_CONFIRM_HOURS = env.int("WITHDRAWAL_CONFIRM_HOURS", default=48)
 WITHDRAWAL_UNVERIFIED_DELETE_DAYS = env.int("WITHDRAWAL_UNVERIFIED_DELETE_DAYS", default=7)
 WITHDRAWAL_DUE_SOON_WORKING_DAYS = env.int("WITHDRAWAL_DUE_SOON_WORKING_DAYS", default=2)
+# The access package (docs/access-package.md): the person downloads it for ACCESS_PACKAGE_DOWNLOAD_DAYS after
+# the request is granted, through a link emailed to the request's address that works once, for
+# ACCESS_PACKAGE_LINK_MINUTES, and opens the downloads in that browser for ACCESS_PACKAGE_SESSION_MINUTES.
+# Its content is erased ACCESS_PACKAGE_KEEP_DAYS after it was built (never while its download is open).
+# Links asked for one request are limited to ACCESS_PACKAGE_LINK_RATE ("<count>/<s|m|h|d>").
+ACCESS_PACKAGE_DOWNLOAD_DAYS = env.int("ACCESS_PACKAGE_DOWNLOAD_DAYS", default=7)
+ACCESS_PACKAGE_LINK_MINUTES = env.int("ACCESS_PACKAGE_LINK_MINUTES", default=60)
+ACCESS_PACKAGE_SESSION_MINUTES = env.int("ACCESS_PACKAGE_SESSION_MINUTES", default=15)
+ACCESS_PACKAGE_KEEP_DAYS = env.int("ACCESS_PACKAGE_KEEP_DAYS", default=30)
+ACCESS_PACKAGE_LINK_RATE = env("ACCESS_PACKAGE_LINK_RATE", default="3/h")
 # django-ratelimit rates for the withdrawal form ("<count>/<s|m|h|d>").
 WITHDRAWAL_RATE_PER_IP = env("WITHDRAWAL_RATE_PER_IP", default="20/h")
 WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")

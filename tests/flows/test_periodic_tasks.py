@@ -125,6 +125,23 @@ def purge_unverified():
     return check
 
 
+def access_packages_erase():
+    """An access package built 31 days ago and never released, and one built today."""
+    from apps.withdrawals.models import AccessPackage
+    from tests.withdrawals.factories import access_request
+
+    old = access_request(email="old@example.kz")
+    AccessPackage.objects.filter(request=old).update(built_at=timezone.now() - timedelta(days=31))
+    fresh = access_request(email="fresh@example.kz")
+
+    def check(result):
+        assert result == 1
+        assert AccessPackage.objects.get(request=old).document == {}
+        assert AccessPackage.objects.get(request=fresh).document["request"]["reference"] == fresh.reference
+
+    return check
+
+
 def implicit_sweep():
     """A version past its deadline and a member who used the service a minute ago."""
     version = publish(published_at=timezone.now() - timedelta(days=10))
@@ -204,7 +221,41 @@ def breach_notices_resume():
     return check
 
 
+def service_calls_sweep():
+    """A call never queued (the broker was down), one a killed worker left mid-post, and one a service
+    accepted hours ago without calling back; a call answered already is left alone."""
+    from apps.connectors.models import ServiceCall
+    from apps.connectors.services import service_calls_start
+    from tests.connectors.factories import ConnectedServiceFactory
+
+    for name in ("Never queued", "Left mid-post", "Silent", "Answered"):
+        ConnectedServiceFactory(name=name, actions=["export"])
+    calls = {call.service.name: call for call in service_calls_start(request=verified(), action="export")}
+    long_ago = timezone.now() - timedelta(hours=5)
+    ServiceCall.objects.filter(pk=calls["Never queued"].pk).update(created_at=long_ago)
+    ServiceCall.objects.filter(pk=calls["Left mid-post"].pk).update(claimed_at=long_ago, attempts=1)
+    ServiceCall.objects.filter(pk=calls["Silent"].pk).update(
+        state="waiting", accepted_at=long_ago, attempts=1
+    )
+    ServiceCall.objects.filter(pk=calls["Answered"].pk).update(
+        state="done", answered_at=long_ago, created_at=long_ago
+    )
+
+    def check(result):
+        assert result == {"requeued": 3, "stuck": 1, "silent": 1}
+        states = dict(ServiceCall.objects.values_list("service__name", "state"))
+        assert states == {
+            "Never queued": "queued",
+            "Left mid-post": "queued",
+            "Silent": "queued",
+            "Answered": "done",
+        }
+
+    return check
+
+
 WORK = {
+    "connectors.service_calls_sweep": service_calls_sweep,
     "breaches.send_digest": breach_digest,
     "breaches.notices_resume": breach_notices_resume,
     "notifications.outbox_sweep": outbox_sweep,
@@ -213,6 +264,7 @@ WORK = {
     "policies.announce_resume": announce_resume,
     "withdrawals.send_due_digest": due_digest,
     "withdrawals.purge_unverified": purge_unverified,
+    "withdrawals.access_packages_erase": access_packages_erase,
     "acceptances.implicit_sweep": implicit_sweep,
     "acceptances.send_reminders": send_reminders,
 }

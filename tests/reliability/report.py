@@ -22,6 +22,7 @@ SCENARIOS = [
     "hostile-forms",
     "hostile-api",
     "hostile-catalogue",
+    "service-down",
 ]
 COLUMNS = [
     ("filed", "filed"),

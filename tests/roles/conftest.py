@@ -15,6 +15,7 @@ ROLE_MIGRATIONS = (
     "apps.accounts.migrations.0006_webhooks_and_withdrawn_purposes",
     "apps.breaches.migrations.0002_privacy_officer_breaches",
     "apps.records.migrations.0002_privacy_officer_exports_records",
+    "apps.connectors.migrations.0002_privacy_officer_connected_services",
 )
 
 

@@ -27,7 +27,7 @@ from apps.withdrawals.models import ApplicationScan
 from apps.withdrawals.views import SENT_SESSION_KEY
 from tests.acceptances.conftest import publish
 from tests.roles.conftest import member
-from tests.withdrawals.factories import submit, verified
+from tests.withdrawals.factories import access_request, submit, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +98,15 @@ def account_holder(who: dict[str, str], *, staff, client, version) -> object:
     )
     # A request by the same address without signing in.
     verified(
+        email=who["email"],
+        full_name=who["full_name"],
+        phone=who["phone"],
+        ip=who["ip"],
+        user_agent=who["user_agent"],
+    )
+    # An access request, answered with a package of everything above (built at once: no service connected).
+    access_request(
+        requester=user,
         email=who["email"],
         full_name=who["full_name"],
         phone=who["phone"],

@@ -80,6 +80,9 @@ def pages(world) -> dict[str, str]:
         "breach list": reverse("admin:breaches_breach_changelist"),
         "breach add": reverse("admin:breaches_breach_add"),
         "consent record list": reverse("admin:records_consentrecord_changelist"),
+        "connected service list": reverse("admin:connectors_connectedservice_changelist"),
+        "connected service add": reverse("admin:connectors_connectedservice_add"),
+        "service call list": reverse("admin:connectors_servicecall_changelist"),
     }
 
 
@@ -102,6 +105,9 @@ OFFICER_PAGES = {
     "breach list",
     "breach add",
     "consent record list",
+    "connected service list",
+    "connected service add",
+    "service call list",
 }
 EDITOR_PAGES = {"policy list", "policy add", "policy draft", "policy publish"}
 SUPPORT_PAGES = {"status list", "status detail"}
@@ -136,6 +142,7 @@ def test_roles_exist_with_least_privilege():
     officer = granted[PRIVACY_OFFICER]
     assert ("withdrawals", "decide_withdrawalrequest") in officer
     assert ("notifications", "resend_outboxemail") in officer
+    assert ("connectors", "mark_done_servicecall") in officer
     # The one thing an officer removes is a wrong day of the working calendar (audited like every change).
     assert {codename for _app, codename in officer if codename.startswith("delete_")} == {
         "delete_calendarexception"

@@ -86,3 +86,27 @@ def verified(**kwargs) -> WithdrawalRequest:
 def in_review(*, staff, **kwargs) -> WithdrawalRequest:
     withdrawal = verified(**kwargs)
     return services.withdrawal_request_review_start(withdrawal=withdrawal, actor=staff)
+
+
+def access_request(*, requester=None, email="visitor@example.kz", language="en", confirm=True, **extra):
+    """Store an access request as the web form leaves it (unconfirmed), then confirm it from the emailed link
+    (which registers it: the export calls start); return it."""
+    from apps.withdrawals.models import RequestType, TimelineEntry
+    from apps.withdrawals.tokens import confirm_token_make
+
+    withdrawal = WithdrawalRequest.objects.create(
+        submission_token=uuid.uuid4(),
+        request_type=RequestType.ACCESS,
+        requester=requester,
+        full_name=extra.pop("full_name", "Aigerim Nurlanovna"),
+        email=email,
+        phone=extra.pop("phone", "+77011234567"),
+        language=language,
+        ip=extra.pop("ip", "203.0.113.5"),
+        user_agent=extra.pop("user_agent", "pytest"),
+        **extra,
+    )
+    TimelineEntry.objects.create(request=withdrawal, kind="submitted", visible_to_requester=True)
+    if not confirm:
+        return withdrawal
+    return services.withdrawal_request_confirm(token=confirm_token_make(withdrawal.public_id))

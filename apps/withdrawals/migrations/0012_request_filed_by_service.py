@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('acceptances', '0004_webhook_endpoint'),
-        ('withdrawals', '0010_request_types'),
+        ('withdrawals', '0011_access_package'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
