@@ -14,7 +14,8 @@ from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_email_build
 
 from . import selectors
-from .models import ThirdParty, WithdrawalRequest
+from .details import ARTICLES, details_for_display
+from .models import RequestType, ThirdParty, WithdrawalRequest
 
 TOPIC = "withdrawal"
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
@@ -65,6 +66,11 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
     last_day = selectors.withdrawal_last_day(withdrawal)
     with translation.override(language):
         return {
+            "request_type": withdrawal.request_type,
+            "request_type_label": str(RequestType(withdrawal.request_type).label),
+            "article": str(ARTICLES[withdrawal.request_type]),
+            "details": details_for_display(withdrawal.request_type, withdrawal.details),
+            "service_name": _service_name(withdrawal),
             "reference": withdrawal.reference or "",
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
@@ -79,7 +85,7 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "submitted_at": _moment(withdrawal.created_at),
             "verified_at": _moment(withdrawal.verified_at),
             "due_date": date_format(last_day, "DATE_FORMAT") if last_day else "",
-            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+            "due_working_days": selectors.term_working_days(withdrawal.request_type),
             "channel": withdrawal.channel,
             "channel_label": str(WithdrawalRequest.Channel(withdrawal.channel).label),
             "received_at": _moment(withdrawal.received_at),
@@ -91,6 +97,11 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
             "ip": withdrawal.ip or "",
             "user_agent": withdrawal.user_agent,
         }
+
+
+def _service_name(withdrawal: WithdrawalRequest) -> str:
+    """Return the name staff gave the connected service that filed the request, or "" for any other."""
+    return withdrawal.filed_by_service.name if withdrawal.filed_by_service_id else ""
 
 
 def _about(withdrawal: WithdrawalRequest, *, key: str, **fields: Any) -> OutboxEmail:
@@ -128,10 +139,11 @@ def to_requester_if_possible(
 
 
 def confirmation(withdrawal: WithdrawalRequest, *, again: str = "") -> OutboxEmail:
-    """The confirm-your-email link to a visitor.
+    """The confirm-your-email link to a visitor, or to the person a connected service filed for.
 
     The address is not known to be the requester's yet, so the email carries nothing the requester typed:
-    no name that would greet a stranger with words of the sender's choosing under Alilo's name.
+    no name that would greet a stranger with words of the sender's choosing under Alilo's name. It says
+    which type of request it is, and which of Alilo's services sent it, if one did.
     """
     return _about(
         withdrawal,
@@ -140,6 +152,9 @@ def confirmation(withdrawal: WithdrawalRequest, *, again: str = "") -> OutboxEma
         template="withdrawal_confirm",
         language=withdrawal.language,
         context={
+            "request_type": withdrawal.request_type,
+            # The name staff gave the service, never words of the sender's choosing.
+            "service_name": _service_name(withdrawal),
             "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
             "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
         },
