@@ -102,6 +102,7 @@ def bare_withdraw(request):
                     action="withdrawal.submit",
                     details={
                         "status": WithdrawalRequest.Status.UNVERIFIED,
+                        "request_type": "withdrawal",
                         "scope": scope,
                         "purposes": purposes,
                     },

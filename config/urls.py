@@ -5,10 +5,12 @@ from django.utils.translation import gettext_lazy as _
 from apps.acceptances.api import api
 from apps.accounts.views import set_language
 from apps.records.api import router as records_router
+from apps.withdrawals.api import router as requests_router
 
 from . import views
 
 api.add_router("/", records_router)
+api.add_router("/", requests_router)
 
 admin.site.site_header = _("Alilo Privacy Portal")
 admin.site.site_title = _("Alilo Privacy Portal")
@@ -22,6 +24,7 @@ urlpatterns = [
     path("privacy_policy/", include("apps.policies.urls")),
     path("", include("apps.records.urls")),
     path("privacy/withdraw/", include("apps.withdrawals.urls")),
+    path("privacy/requests/", include("apps.withdrawals.request_urls")),
     path("privacy/", include("apps.acceptances.urls")),
     path("api/v1/", api.urls),
     # Signed callbacks of connected services (docs/connected-services.md).

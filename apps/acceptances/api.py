@@ -72,8 +72,10 @@ api = NinjaAPI(
     title="Alilo Privacy Portal API",
     version="1",
     description=(
-        "Consent status (with the purposes a user withdrew consent for), acceptances recorded in apps, and "
-        "uses of the service reported elsewhere; changes of consent are also posted to each service's "
+        "Consent status (with the purposes a user withdrew consent for), acceptances recorded in apps, "
+        "uses of the service reported elsewhere, and requests of the data subject (access, correction, "
+        "blocking, destruction, objection, withdrawal) filed on a person's behalf, which the person "
+        "confirms from an emailed link; changes of consent are also posted to each service's "
         "webhook, signed (docs/webhooks.md). "
         "Bodies are JSON in UTF-8 sent as `Content-Type: application/json` (anything else is a 415), "
         "ids are JSON integers, and a use's time lies between a year ago and 5 minutes ahead."

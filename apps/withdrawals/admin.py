@@ -29,6 +29,7 @@ from apps.core.pagination import LargeTablePaginator
 from . import selectors, services
 from .access_package import access_package_file
 from .corrections import correction_items
+from .details import details_for_display
 from .forms import (
     AssignForm,
     ConfirmGrantForm,
@@ -333,7 +334,8 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("what the person asks"))
     def details_display(self, obj):
-        """The type's own answers: the corrections wanted as a table, anything else as text."""
+        """The type's own answers: the corrections wanted as a table, the grounds, question or decision as
+        text (as the person's status page shows them)."""
         corrections = correction_items(obj)
         table = ""
         if corrections:
@@ -341,7 +343,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                 '<table class="wd-corrections"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
                 '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
                 gettext("Data"),
-                gettext("What it says now"),
+                gettext("What is wrong"),
                 gettext("What it should be"),
                 format_html_join(
                     "",
@@ -349,11 +351,19 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                     ((item.label, item.current or "—", item.correct or "—") for item in corrections),
                 ),
             )
-        rows = [
-            (key, value if isinstance(value, str) else str(value))
-            for key, value in (obj.details or {}).items()
-            if key != "corrections"
-        ]
+        shown = details_for_display(obj.request_type, obj.details if isinstance(obj.details, dict) else {})
+        rows = []
+        if obj.request_type == RequestType.ACCESS:
+            rows.append(
+                (
+                    gettext("What they most want to know"),
+                    shown.get("question") or gettext("everything Alilo holds about them"),
+                )
+            )
+        elif shown.get("grounds"):
+            rows.append((gettext("Why"), shown["grounds_label"]))
+        elif obj.request_type == RequestType.OBJECTION and shown.get("decision"):
+            rows.append((gettext("Decision or processing"), shown["decision"]))
         listed = format_html_join("", "<p><strong>{}</strong>: {}</p>", rows) if rows else ""
         return format_html("{}{}", table, listed) if table or listed else "—"
 

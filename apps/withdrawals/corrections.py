@@ -1,15 +1,14 @@
 """The corrections a correction request asks for, as staff apply them. The public form and the API write them
 to `details["corrections"]` as [{"field", "current", "correct"}] (apps.withdrawals.details); nothing here
-writes them."""
+writes them. Staff may also correct delivery addresses, which connected services hold and the form files under
+"other"."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-
 from apps.connectors.models import Field
 
-from .models import RequestType, WithdrawalRequest
+from .models import CorrectableField, RequestType, WithdrawalRequest
 
 # The data a correction may change: the portal's account holds the first three (apps.accounts.services.
 # CORRECTABLE_FIELDS), and each is passed to the connected services that hold it.
@@ -20,13 +19,13 @@ CORRECTION_FIELDS = (
     Field.POSTAL_ADDRESS,
     Field.DELIVERY_ADDRESSES,
 )
-OTHER = "other"
+OTHER = CorrectableField.OTHER
 TEXT_MAX = 1000
 
 
 def correction_field_label(field: str) -> str:
     if field == OTHER:
-        return str(_("Something else"))
+        return str(CorrectableField.OTHER.label)
     return str(Field(field).label) if field in Field.values else field
 
 

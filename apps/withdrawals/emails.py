@@ -14,6 +14,7 @@ from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_email_build
 
 from . import selectors
+from .details import ARTICLES, details_for_display
 from .models import RequestType, ThirdParty, WithdrawalRequest
 
 TOPIC = "withdrawal"
@@ -65,12 +66,15 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
     last_day = selectors.withdrawal_last_day(withdrawal)
     with translation.override(language):
         return {
+            "request_type": withdrawal.request_type,
+            "request_type_label": str(RequestType(withdrawal.request_type).label),
+            "article": str(ARTICLES[withdrawal.request_type]),
+            "details": details_for_display(withdrawal.request_type, withdrawal.details),
+            "service_name": _service_name(withdrawal),
             "reference": withdrawal.reference or "",
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
             "phone": str(withdrawal.phone or ""),
-            "request_type": withdrawal.request_type,
-            "request_type_label": str(RequestType(withdrawal.request_type).label),
             "scope": withdrawal.scope,
             "scope_label": str(WithdrawalRequest.Scope(withdrawal.scope).label) if withdrawal.scope else "",
             "purposes": withdrawal.purpose_labels(),
@@ -98,6 +102,11 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
 def dedup_key(withdrawal: WithdrawalRequest, name: str) -> str:
     """Return the de-duplication key of the request's email called `name` (e.g. "decision")."""
     return f"withdrawal:{withdrawal.pk}:{name}"
+
+
+def _service_name(withdrawal: WithdrawalRequest) -> str:
+    """Return the name staff gave the connected service that filed the request, or "" for any other."""
+    return withdrawal.filed_by_service.name if withdrawal.filed_by_service_id else ""
 
 
 def _about(withdrawal: WithdrawalRequest, *, key: str, **fields: Any) -> OutboxEmail:
@@ -135,10 +144,11 @@ def to_requester_if_possible(
 
 
 def confirmation(withdrawal: WithdrawalRequest, *, again: str = "") -> OutboxEmail:
-    """The confirm-your-email link to a visitor.
+    """The confirm-your-email link to a visitor, or to the person a connected service filed for.
 
     The address is not known to be the requester's yet, so the email carries nothing the requester typed:
-    no name that would greet a stranger with words of the sender's choosing under Alilo's name.
+    no name that would greet a stranger with words of the sender's choosing under Alilo's name. It says
+    which type of request it is, and which of Alilo's services sent it, if one did.
     """
     return _about(
         withdrawal,
@@ -147,6 +157,9 @@ def confirmation(withdrawal: WithdrawalRequest, *, again: str = "") -> OutboxEma
         template="withdrawal_confirm",
         language=withdrawal.language,
         context={
+            "request_type": withdrawal.request_type,
+            # The name staff gave the service, never words of the sender's choosing.
+            "service_name": _service_name(withdrawal),
             "confirm_path": selectors.withdrawal_confirm_path(withdrawal),
             "hours": settings.WITHDRAWAL_CONFIRM_HOURS,
         },

@@ -11,12 +11,32 @@ from apps.core.validators import (
 )
 
 from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
-from .models import Purpose, RequestType, ThirdParty, WithdrawalRequest
+from .details import (
+    CORRECTION_KEYS,
+    CORRECTIONS_MAX,
+    DECISION_MAX,
+    QUESTION_MAX,
+    REASON_MAX,
+    VALUE_MAX,
+    request_details_clean,
+)
+from .models import (
+    BlockingGrounds,
+    CorrectableField,
+    DestructionGrounds,
+    Purpose,
+    RequestType,
+    ThirdParty,
+    WithdrawalRequest,
+)
 
 TRAP_FIELD = "website"
 
 
-class WithdrawalRequestForm(forms.Form):
+class RequesterForm(forms.Form):
+    """Who files the request (name, email, phone), the bot trap and the submission token: the same on the
+    form of every type. A signed-in person's address is their account's."""
+
     full_name = forms.CharField(
         label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
     )
@@ -34,6 +54,40 @@ class WithdrawalRequestForm(forms.Form):
         help_text=_("For example +7 701 234 5678."),
         error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
     )
+    # Left empty by people; bots that fill every field are recognised by it.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The type's own fields follow who files it; the trap and the token come last.
+        names = [name for name in self.fields if name not in (TRAP_FIELD, "submission_token")]
+        self.order_fields([*names, TRAP_FIELD, "submission_token"])
+        self.user = user if getattr(user, "is_authenticated", False) else None
+        self.fields["full_name"].widget.attrs.update(autocomplete="name")
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.fields[TRAP_FIELD].widget.attrs.update(autocomplete="off", tabindex="-1")
+        if self.user is not None:
+            email = self.fields["email"]
+            email.disabled = True
+            email.initial = self.user.email
+            email.help_text = _("The address of your account. We send the reference and every answer to it.")
+            self.fields["full_name"].initial = self.user.full_name
+            self.fields["phone"].initial = self.user.phone or None
+
+    def clean_full_name(self):
+        return full_name_clean(self.cleaned_data["full_name"])
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    @property
+    def is_trapped(self) -> bool:
+        return bool(self.data.get(TRAP_FIELD))
+
+
+class WithdrawalRequestForm(RequesterForm):
     scope = forms.ChoiceField(
         label=_("What do you withdraw consent for?"),
         choices=WithdrawalRequest.Scope.choices,
@@ -63,30 +117,6 @@ class WithdrawalRequestForm(forms.Form):
         ),
         required=False,
     )
-    # Left empty by people; bots that fill every field are recognised by it.
-    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
-    submission_token = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user if getattr(user, "is_authenticated", False) else None
-        self.fields["full_name"].widget.attrs.update(autocomplete="name")
-        self.fields["email"].widget.attrs.update(autocomplete="email")
-        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
-        self.fields[TRAP_FIELD].widget.attrs.update(autocomplete="off", tabindex="-1")
-        if self.user is not None:
-            email = self.fields["email"]
-            email.disabled = True
-            email.initial = self.user.email
-            email.help_text = _("The address of your account. We send the reference and every answer to it.")
-            self.fields["full_name"].initial = self.user.full_name
-            self.fields["phone"].initial = self.user.phone or None
-
-    def clean_full_name(self):
-        return full_name_clean(self.cleaned_data["full_name"])
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()
@@ -111,9 +141,244 @@ class WithdrawalRequestForm(forms.Form):
             )
         return cleaned
 
-    @property
-    def is_trapped(self) -> bool:
-        return bool(self.data.get(TRAP_FIELD))
+
+class RequestTypeForm(RequesterForm):
+    """The form of one type of request other than a withdrawal. Its own rules are the service's
+    (`request_details_clean`): the form asks them and puts each message next to its field."""
+
+    request_type: str = ""
+    # Where the rules' paths ("details.grounds") are answered on the form.
+    detail_fields: dict[str, str] = {}
+
+    def details_from(self, cleaned: dict) -> dict:
+        """Return the type's `details` from the form's cleaned values."""
+        return {}
+
+    def field_for(self, path: str) -> str | None:
+        if path in self.fields:
+            return path
+        return self.detail_fields.get(path)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            details, reason = request_details_clean(
+                request_type=self.request_type,
+                details=self.details_from(cleaned),
+                reason=cleaned.get("reason", ""),
+                acknowledgement=bool(cleaned.get("acknowledgement")),
+            )
+        except forms.ValidationError as error:
+            for path, messages in error.error_dict.items():
+                field = self.field_for(path)
+                if field is not None and field in self.errors:
+                    continue  # its own message says what is wrong already
+                self.add_rule_error(path, field, messages)
+        else:
+            cleaned["details"] = details
+            cleaned["reason"] = reason
+        return cleaned
+
+    def add_rule_error(self, path: str, field: str | None, messages: list) -> None:
+        self.add_error(field, messages)
+
+    def answers(self) -> dict:
+        """Return the type's answers for `withdrawal_request_submit`."""
+        return {
+            "request_type": self.request_type,
+            "reason": self.cleaned_data.get("reason", ""),
+            "acknowledgement": bool(self.cleaned_data.get("acknowledgement")),
+            "details": self.cleaned_data["details"],
+        }
+
+
+def _reason_field(label, help_text=""):
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=REASON_MAX,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_visible_multiline_text],
+    )
+
+
+class AccessRequestForm(RequestTypeForm):
+    request_type = RequestType.ACCESS
+    detail_fields = {"details.question": "question"}
+
+    question = forms.CharField(
+        label=_("What do you most want to know? (optional)"),
+        required=False,
+        max_length=QUESTION_MAX,
+        help_text=_(
+            "For example: who my data was passed to. Whatever you write, the answer covers all the data "
+            "Alilo and each of its services hold about you."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_visible_multiline_text],
+    )
+
+    def details_from(self, cleaned: dict) -> dict:
+        return {"question": cleaned.get("question", "")}
+
+
+class CorrectionRequestForm(RequestTypeForm):
+    """Up to CORRECTIONS_MAX lines: which data, what is wrong, what it should be."""
+
+    request_type = RequestType.CORRECTION
+    rows = range(1, CORRECTIONS_MAX + 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number in self.rows:
+            self.fields[f"correction_{number}_field"] = forms.ChoiceField(
+                label=_("Which data"),
+                required=False,
+                choices=[("", _("Choose…")), *CorrectableField.choices],
+            )
+            self.fields[f"correction_{number}_current"] = forms.CharField(
+                label=_("What is wrong"),
+                required=False,
+                max_length=VALUE_MAX,
+                help_text=_("Leave it empty if the data is missing and you want to add it."),
+                validators=[validate_visible_text],
+            )
+            self.fields[f"correction_{number}_correct"] = forms.CharField(
+                label=_("What it should be"),
+                required=False,
+                max_length=VALUE_MAX,
+                validators=[validate_visible_text],
+            )
+        names = [name for name in self.fields if name not in (TRAP_FIELD, "submission_token")]
+        self.order_fields([*names, TRAP_FIELD, "submission_token"])
+
+    def correction_rows(self) -> list[dict]:
+        """Return each line's number and three bound fields, for the template."""
+        return [
+            {"number": number, "fields": [self[f"correction_{number}_{key}"] for key in CORRECTION_KEYS]}
+            for number in self.rows
+        ]
+
+    def more_rows_open(self) -> bool:
+        """Whether the lines after the first are shown: when one of them is filled in or in error."""
+        names = [f"correction_{number}_{key}" for number in self.rows[1:] for key in CORRECTION_KEYS]
+        return any(name in self.errors or self.data.get(name) for name in names)
+
+    def details_from(self, cleaned: dict) -> dict:
+        return {
+            "corrections": [
+                {key: cleaned.get(f"correction_{number}_{key}", "") for key in CORRECTION_KEYS}
+                for number in self.rows
+            ]
+        }
+
+    def field_for(self, path: str) -> str | None:
+        if path == "details.corrections":
+            return "correction_1_field"
+        parts = path.split(".")
+        if len(parts) == 4 and parts[1] == "corrections" and parts[2].isdigit():
+            number = int(parts[2]) + 1
+            if number in self.rows and parts[3] in CORRECTION_KEYS:
+                return f"correction_{number}_{parts[3]}"
+            return None
+        if len(parts) == 3 and parts[1] == "corrections" and parts[2].isdigit():
+            number = int(parts[2]) + 1
+            return f"correction_{number}_field" if number in self.rows else None
+        return super().field_for(path)
+
+    def add_rule_error(self, path: str, field: str | None, messages: list) -> None:
+        if path == "details.corrections":  # about the whole list, not its first line
+            forms.Form.add_error(self, field, messages)
+        else:
+            self.add_error(field, messages)
+
+    def add_error(self, field, error):
+        # "Correction 2: Write what it should be." reads clearly in the error summary too.
+        if field and field.startswith("correction_") and isinstance(error, list | forms.ValidationError):
+            number = field.split("_")[1]
+            errors = error if isinstance(error, list) else [error]
+            error = [
+                forms.ValidationError(
+                    _("Correction %(number)s: %(message)s") % {"number": number, "message": message}
+                )
+                for item in errors
+                for message in forms.ValidationError(item).messages
+            ]
+        super().add_error(field, error)
+
+
+class BlockingRequestForm(RequestTypeForm):
+    request_type = RequestType.BLOCKING
+    detail_fields = {"details.grounds": "grounds"}
+
+    grounds = forms.ChoiceField(
+        label=_("Why should we block your data?"),
+        required=False,
+        choices=BlockingGrounds.choices,
+        widget=forms.RadioSelect,
+    )
+    reason = _reason_field(
+        _("Tell us more"),
+        _("What is inaccurate, or what is unlawful about the processing. Required for another reason."),
+    )
+
+    def details_from(self, cleaned: dict) -> dict:
+        return {"grounds": cleaned.get("grounds", "")}
+
+
+class DestructionRequestForm(RequestTypeForm):
+    request_type = RequestType.DESTRUCTION
+    detail_fields = {"details.grounds": "grounds"}
+
+    grounds = forms.ChoiceField(
+        label=_("Why should we destroy your data?"),
+        required=False,
+        choices=DestructionGrounds.choices,
+        widget=forms.RadioSelect,
+    )
+    reason = _reason_field(_("Tell us more"), _("Required for another reason."))
+    acknowledgement = forms.BooleanField(
+        label=_(
+            "I understand that destroying my data ends my user agreement with Alilo, so I will no longer be "
+            "able to use its services, and that Alilo keeps only what the law requires it to keep, for as "
+            "long as the law requires."
+        ),
+        required=False,
+    )
+
+    def details_from(self, cleaned: dict) -> dict:
+        return {"grounds": cleaned.get("grounds", "")}
+
+
+class ObjectionRequestForm(RequestTypeForm):
+    request_type = RequestType.OBJECTION
+    detail_fields = {"details.decision": "decision"}
+
+    decision = forms.CharField(
+        label=_("Which automated decision or processing do you object to?"),
+        required=False,
+        max_length=DECISION_MAX,
+        help_text=_("For example: my order was refused automatically, or the prices I am shown."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_visible_multiline_text],
+    )
+    reason = _reason_field(_("Why do you object?"))
+
+    def details_from(self, cleaned: dict) -> dict:
+        return {"decision": cleaned.get("decision", "")}
+
+
+REQUEST_FORMS = {
+    form.request_type: form
+    for form in (
+        AccessRequestForm,
+        CorrectionRequestForm,
+        BlockingRequestForm,
+        DestructionRequestForm,
+        ObjectionRequestForm,
+    )
+}
 
 
 class AnswerForm(forms.Form):
@@ -131,6 +396,11 @@ class CancelForm(forms.Form):
         label=_("Yes, cancel my request. I understand that my consent stays as it is."),
         error_messages={"required": _("Tick the box to confirm that you want to cancel the request.")},
     )
+
+    def __init__(self, *args, request_type: str = RequestType.WITHDRAWAL, **kwargs):
+        super().__init__(*args, **kwargs)
+        if request_type != RequestType.WITHDRAWAL:
+            self.fields["confirm"].label = _("Yes, cancel my request. I understand that nothing changes.")
 
 
 # --- staff (admin) --------------------------------------------------------------------------------
@@ -334,7 +604,7 @@ class ReceivedApplicationForm(forms.Form):
         choices=[
             choice
             for choice in WithdrawalRequest.Channel.choices
-            if choice[0] != WithdrawalRequest.Channel.WEB
+            if choice[0] not in (WithdrawalRequest.Channel.WEB, WithdrawalRequest.Channel.API)
         ],
         error_messages={"required": _("Choose how the application reached us.")},
     )

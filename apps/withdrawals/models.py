@@ -31,6 +31,33 @@ class RequestType(models.TextChoices):
     OBJECTION = "objection", _("Objection to automated processing")
 
 
+class CorrectableField(models.TextChoices):
+    """The data a person may ask to have corrected or completed (policy clause 2.3); the names match the
+    fields connected services declare they hold."""
+
+    FULL_NAME = "full_name", _("Full name")
+    EMAIL = "email", _("Email address")
+    PHONE = "phone", _("Phone number")
+    POSTAL_ADDRESS = "postal_address", _("Postal address")
+    OTHER = "other", _("Other data")
+
+
+class BlockingGrounds(models.TextChoices):
+    """Why a person asks to block their data (Law on Personal Data, Art. 24, 25)."""
+
+    INACCURATE = "inaccurate", _("My data is inaccurate")
+    UNLAWFUL = "unlawful", _("My data is processed unlawfully")
+    OTHER = "other", _("Another reason")
+
+
+class DestructionGrounds(models.TextChoices):
+    """Why a person asks to destroy their data (Law on Personal Data, Art. 24, 25)."""
+
+    NOT_NEEDED = "not_needed", _("I no longer use Alilo, or my data is no longer needed")
+    UNLAWFUL = "unlawful", _("My data was collected or is processed unlawfully")
+    OTHER = "other", _("Another reason")
+
+
 # The letter that starts a request's reference: WR-2026-000001 is a withdrawal, AR-2026-000001 an access
 # request. Each type has its own series.
 REFERENCE_PREFIXES = {
@@ -91,6 +118,15 @@ class WithdrawalRequest(models.Model):
     )
     channel = models.CharField(
         _("received by"), max_length=16, choices=Channel.choices, default=Channel.WEB, db_default="web"
+    )
+    filed_by_service = models.ForeignKey(
+        "acceptances.ServiceToken",
+        verbose_name=_("filed by the service"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("For a request received through the API: the service token that filed it."),
     )
     received_at = models.DateTimeField(
         _("received at"),
@@ -224,6 +260,11 @@ class WithdrawalRequest(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(channel__in=["web", "api"]) | ~models.Q(email=""),
                 name="withdrawals_request_web_has_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel="api", filed_by_service__isnull=False)
+                | (~models.Q(channel="api") & models.Q(filed_by_service__isnull=True)),
+                name="withdrawals_request_api_has_service",
             ),
         ]
         indexes = [

@@ -32,12 +32,36 @@ from .models import (
 )
 
 
+def _namespace(request_type: str) -> str:
+    """Return the URL namespace of a type's pages: a withdrawal keeps /privacy/withdraw/, every other type
+    lives under /privacy/requests/. Both serve any request's links, so no link ever breaks."""
+    return "withdrawals" if request_type == RequestType.WITHDRAWAL else "requests"
+
+
+def request_form_path(request_type: str) -> str:
+    """Return the path of the form that files a request of this type."""
+    if request_type == RequestType.WITHDRAWAL:
+        return reverse("withdrawals:form")
+    return reverse("requests:form", args=[request_type])
+
+
 def withdrawal_status_path(withdrawal: WithdrawalRequest) -> str:
-    return reverse("withdrawals:status", args=[tokens.status_token_make(withdrawal.public_id)])
+    token = tokens.status_token_make(withdrawal.public_id)
+    return reverse(f"{_namespace(withdrawal.request_type)}:status", args=[token])
 
 
 def withdrawal_confirm_path(withdrawal: WithdrawalRequest) -> str:
-    return reverse("withdrawals:confirm", args=[tokens.confirm_token_make(withdrawal.public_id)])
+    token = tokens.confirm_token_make(withdrawal.public_id)
+    return reverse(f"{_namespace(withdrawal.request_type)}:confirm", args=[token])
+
+
+def withdrawal_request_paths(withdrawal: WithdrawalRequest, token: str) -> dict[str, str]:
+    """Return the paths of the request's status page, its answer form and its cancel page, for `token`."""
+    namespace = _namespace(withdrawal.request_type)
+    return {
+        name: reverse(f"{namespace}:{name}", kwargs={"token": token})
+        for name in ("status", "answer", "cancel")
+    }
 
 
 def withdrawal_admin_path(withdrawal: WithdrawalRequest) -> str:
@@ -79,6 +103,30 @@ TERM_SETTINGS = {
 def term_working_days(request_type: str) -> int:
     """Return the statutory term of a type of request, in working days (from settings)."""
     return getattr(settings, TERM_SETTINGS[request_type])
+
+
+def request_types_offered(*, now: datetime | None = None) -> list[dict]:
+    """Return every type of request a person may file, in the order the entry page asks about them, each
+    with its term in working days, the last day of that term for a request registered now, and its form."""
+    order = (
+        RequestType.ACCESS,
+        RequestType.CORRECTION,
+        RequestType.BLOCKING,
+        RequestType.DESTRUCTION,
+        RequestType.OBJECTION,
+        RequestType.WITHDRAWAL,
+    )
+    now = now or timezone.now()
+    return [
+        {
+            "type": request_type,
+            "label": RequestType(request_type).label,
+            "days": term_working_days(request_type),
+            "last_day": withdrawal_due_preview(now=now, request_type=request_type),
+            "path": request_form_path(request_type),
+        }
+        for request_type in order
+    ]
 
 
 def withdrawal_last_day(withdrawal: WithdrawalRequest) -> date | None:
@@ -245,7 +293,7 @@ def withdrawal_requests_of_user(user) -> QuerySet[WithdrawalRequest]:
 
 
 def my_privacy_section(request) -> dict | None:
-    """Return the "My privacy" section listing the signed-in user's withdrawal requests."""
+    """Return the "My privacy" section listing the signed-in user's requests of every type."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
@@ -257,7 +305,10 @@ def my_privacy_section(request) -> dict | None:
         }
         for withdrawal in withdrawal_requests_of_user(user)[:50]
     ]
-    return {"template": "withdrawals/my_privacy_section.html", "context": {"withdrawal_rows": rows}}
+    return {
+        "template": "withdrawals/my_privacy_section.html",
+        "context": {"withdrawal_rows": rows, "requests_path": reverse("requests:start")},
+    }
 
 
 def unverified_purge_cutoff(*, now: datetime | None = None) -> datetime:
@@ -454,4 +505,4 @@ def access_package_state(withdrawal: WithdrawalRequest, *, now: datetime | None 
 
 
 def access_package_link_path(link: AccessPackageLink) -> str:
-    return reverse("withdrawals:package_link", args=[tokens.package_link_token_make(link.pk)])
+    return reverse("requests:package_link", args=[tokens.package_link_token_make(link.pk)])

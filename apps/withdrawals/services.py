@@ -54,6 +54,7 @@ from apps.notifications.services import (
 from . import emails, selectors, tokens
 from .access_package import access_package_document, access_package_html
 from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
+from .details import request_details_clean
 from .emails import TOPIC
 from .models import (
     REFERENCE_PREFIXES,
@@ -171,6 +172,8 @@ def _register(withdrawal: WithdrawalRequest) -> None:
 
 
 def _scope_check(withdrawal: WithdrawalRequest) -> None:
+    if withdrawal.request_type != RequestType.WITHDRAWAL:
+        return  # the type's own rules (request_details_clean) refused any scope or purposes
     if withdrawal.scope == WithdrawalRequest.Scope.ALL:
         consistent = withdrawal.acknowledgement and not withdrawal.purposes
     else:
@@ -181,9 +184,69 @@ def _scope_check(withdrawal: WithdrawalRequest) -> None:
         )
 
 
+def _request_answers(
+    *,
+    request_type: str,
+    scope: str,
+    purposes: Any,
+    reason: Any,
+    acknowledgement: Any,
+    details: Any,
+) -> dict[str, Any]:
+    """Return the type's answers as they are stored (scope, purposes, reason, acknowledgement, details);
+    raise ValidationError, naming the path of each problem, when they break the type's rules."""
+    if request_type not in RequestType.values:
+        raise ValidationError(
+            {"request_type": [ValidationError(_("Choose what you want to do."), code="request_type")]}
+        )
+    if request_type == RequestType.WITHDRAWAL:
+        if scope == WithdrawalRequest.Scope.ALL:
+            purposes = []
+        else:
+            chosen = set(purposes or [])
+            purposes = [value for value in Purpose.values if value in chosen]
+    else:
+        purposes = list(purposes or [])
+    cleaned, reason = request_details_clean(
+        request_type=request_type,
+        details=details,
+        reason=reason,
+        acknowledgement=acknowledgement,
+        scope=scope if request_type != RequestType.WITHDRAWAL else "",
+        purposes=purposes if request_type != RequestType.WITHDRAWAL else [],
+    )
+    return {
+        "scope": scope or "",
+        "purposes": purposes,
+        "reason": reason,
+        # Only a withdrawal and a destruction ask for it: both may end the user agreement.
+        "acknowledgement": bool(acknowledgement)
+        if request_type in (RequestType.WITHDRAWAL, RequestType.DESTRUCTION)
+        else False,
+        "details": cleaned,
+    }
+
+
 def _submitted(submission_token: uuid.UUID) -> WithdrawalRequest | None:
     """Return the request stored from this form already, if any."""
     return WithdrawalRequest.objects.filter(submission_token=submission_token).first()
+
+
+def _same_filer(existing: WithdrawalRequest, filed_by: Any) -> WithdrawalRequest:
+    """Return `existing`, stored from the same submission token, if the same filer sent it; a service
+    that quotes another filer's token learns nothing of that request."""
+    if existing.filed_by_service_id != (filed_by.pk if filed_by is not None else None):
+        raise ValidationError(
+            {
+                "submission_token": [
+                    ValidationError(
+                        _("This submission token was used for another request; send a new one."),
+                        code="submission_token",
+                    )
+                ]
+            }
+        )
+    return existing
 
 
 def _same_request_pending(withdrawal: WithdrawalRequest) -> WithdrawalRequest | None:
@@ -192,13 +255,16 @@ def _same_request_pending(withdrawal: WithdrawalRequest) -> WithdrawalRequest | 
     since = timezone.now() - timedelta(hours=settings.WITHDRAWAL_CONFIRM_HOURS)
     return (
         WithdrawalRequest.objects.filter(
-            channel=WithdrawalRequest.Channel.WEB,
+            channel=withdrawal.channel,
+            filed_by_service=withdrawal.filed_by_service,
+            request_type=withdrawal.request_type,
             email=withdrawal.email,
             requester=withdrawal.requester,
             full_name=withdrawal.full_name,
             scope=withdrawal.scope,
             purposes=withdrawal.purposes,
             reason=withdrawal.reason,
+            details=withdrawal.details,
             status__in=(Status.UNVERIFIED, *WithdrawalRequest.OPEN_STATUSES),
             created_at__gte=since,
         )
@@ -214,50 +280,68 @@ def withdrawal_request_submit(
     full_name: str,
     email: str,
     phone: Any,
-    scope: str,
-    purposes: list[str],
-    reason: str,
-    acknowledgement: bool,
     language: str,
     ip: str | None,
     user_agent: str,
+    request_type: str = RequestType.WITHDRAWAL,
+    scope: str = "",
+    purposes: list[str] = (),
+    reason: str = "",
+    acknowledgement: bool = False,
+    details: dict | None = None,
+    filed_by: Any = None,
 ) -> tuple[WithdrawalRequest, bool]:
-    """Store a request from the form; return (request, created).
+    """Store a request of any type from a form, or from a connected service; return (request, created).
 
-    A request filed from an account whose address is confirmed is registered at once, with that address.
-    Any other request waits for the confirm-your-email link, as a visitor's does: nothing goes to the
-    privacy mailbox, and no receipt to the address, until its holder proves it. An account that has not
-    confirmed its address still gets its reference at once, so it can quote it. The same submission token
-    twice (a double click, a form sent again) returns the first request and changes nothing.
+    `details` holds the type's own answers (apps.withdrawals.details); anything that breaks the type's rules
+    raises ValidationError and stores nothing. A request filed from an account whose address is confirmed
+    is registered at once, with that address. Any other request waits for the confirm-your-email link, as a
+    visitor's does: nothing goes to the privacy mailbox, and no receipt to the address, until its holder
+    proves it. An account that has not confirmed its address still gets its reference at once, so it can
+    quote it.
+
+    `filed_by` is the service token of a connected service filing on the person's behalf (channel "api"):
+    such a request always waits for the person's confirmation from the emailed link, even when it names an
+    account (`requester`) whose address is confirmed, since a service's word proves neither that the person
+    asked nor that they hold the address; it gets its reference at once, for the service to follow it.
+
+    The same submission token twice (a double click, a form sent again) returns the first request and
+    changes nothing; the same words from the same address while the first is pending return it too.
     """
     if not getattr(requester, "is_authenticated", False):
         requester = None
-    if scope == WithdrawalRequest.Scope.ALL:
-        purposes = []
-    else:
-        chosen = set(purposes)
-        purposes = [value for value in Purpose.values if value in chosen]
-    registered_now = requester is not None and requester.email_verified_at is not None
+    via_api = filed_by is not None
+    answers = _request_answers(
+        request_type=request_type,
+        scope=scope,
+        purposes=purposes,
+        reason=reason,
+        acknowledgement=acknowledgement,
+        details=details,
+    )
+    registered_now = not via_api and requester is not None and requester.email_verified_at is not None
     withdrawal = WithdrawalRequest(
         submission_token=submission_token,
+        request_type=request_type,
+        channel=WithdrawalRequest.Channel.API if via_api else WithdrawalRequest.Channel.WEB,
+        filed_by_service=filed_by,
         requester=requester,
         requester_email_verified=registered_now,
         full_name=" ".join(full_name.split()),
         email=(requester.email if requester else email).strip().lower(),
         phone=phone or "",
-        scope=scope,
-        purposes=purposes,
-        reason=_clean_text(reason),
-        acknowledgement=bool(acknowledgement),
         language=language,
         ip=ip or None,
         user_agent=(user_agent or "")[:300],
+        **answers,
     )
-    withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
+    withdrawal.full_clean(
+        exclude=["requester", "filed_by_service"], validate_unique=False, validate_constraints=False
+    )
     _scope_check(withdrawal)
     existing = _submitted(submission_token)
     if existing is not None:
-        return existing, False
+        return _same_filer(existing, filed_by), False
     existing = _same_request_pending(withdrawal)
     if existing is not None:
         if existing.status == Status.UNVERIFIED or existing.requester_id is None:
@@ -266,27 +350,33 @@ def withdrawal_request_submit(
             # which leads to the request's page once it is registered.
             outbox_emails_queue(emails=[emails.confirmation(existing, again=str(submission_token))])
         return existing, False
+    # The person acted only when they filed it signed in; a service filing for them is not them.
+    actor = None if via_api else requester
     try:
         with transaction.atomic():
             if registered_now:
                 _register(withdrawal)
-            elif requester is not None:
+            elif requester is not None or via_api:
                 withdrawal.reference = _reference_for(withdrawal)
             withdrawal.save()
             kinds = [Kind.SUBMITTED, Kind.VERIFIED] if registered_now else [Kind.SUBMITTED]
             TimelineEntry.objects.bulk_create(
                 [
-                    TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=requester)
+                    TimelineEntry(request=withdrawal, kind=kind, visible_to_requester=True, actor=actor)
                     for kind in kinds
                 ]
             )
+            submitted = {
+                "status": Status.UNVERIFIED,
+                "request_type": withdrawal.request_type,
+                "scope": withdrawal.scope,
+                "purposes": withdrawal.purposes,
+            }
+            if via_api:
+                submitted.update(channel=withdrawal.channel, service=filed_by.pk, service_name=filed_by.name)
             events = [
                 audit_event_build(
-                    actor=requester,
-                    action="withdrawal.submit",
-                    target=withdrawal,
-                    details={"status": Status.UNVERIFIED, "scope": scope, "purposes": purposes},
-                    ip=ip,
+                    actor=actor, action="withdrawal.submit", target=withdrawal, details=submitted, ip=ip
                 )
             ]
             if registered_now:
@@ -317,7 +407,7 @@ def withdrawal_request_submit(
         existing = _submitted(submission_token)
         if existing is None:
             raise
-        return existing, False
+        return _same_filer(existing, filed_by), False
     return withdrawal, True
 
 
@@ -342,15 +432,21 @@ def withdrawal_request_register_received(
     account: Any = None,
     scan: Any = None,
     ip: str | None = None,
+    request_type: str = RequestType.WITHDRAWAL,
+    details: dict | None = None,
 ) -> WithdrawalRequest:
-    """Register an application that reached us by email, post or in person, as staff entered it.
+    """Register an application of any type that reached us by email, post or in person, as staff entered
+    it (`details`: the type's answers, as for the web form).
 
     It is registered at once, in the same reference series; its term counts from `received_at`, and the
     written application goes to the privacy mailbox and the receipt to the requester's address, if any, as
     for one from the web form. `account` is the requester's account as staff identified it (its effects
     apply to it when granted), or None. `scan` is an uploaded file (PDF or image, at most 10 MB) or None.
     """
-    if channel not in WithdrawalRequest.Channel.values or channel == WithdrawalRequest.Channel.WEB:
+    if channel not in WithdrawalRequest.Channel.values or channel in (
+        WithdrawalRequest.Channel.WEB,
+        WithdrawalRequest.Channel.API,
+    ):
         raise ValidationError(_("Choose how the application reached us."), code="channel")
     now = timezone.now()
     if received_at > now:
@@ -362,13 +458,17 @@ def withdrawal_request_register_received(
         )
     if not email and not postal_address.strip():
         raise ValidationError(_("Give an email or a postal address to answer to."), code="contact")
-    if scope == WithdrawalRequest.Scope.ALL:
-        purposes = []
-    else:
-        chosen = set(purposes)
-        purposes = [value for value in Purpose.values if value in chosen]
+    answers = _request_answers(
+        request_type=request_type,
+        scope=scope,
+        purposes=purposes,
+        reason=reason,
+        acknowledgement=acknowledgement,
+        details=details,
+    )
     withdrawal = WithdrawalRequest(
         submission_token=uuid.uuid4(),
+        request_type=request_type,
         channel=channel,
         received_at=received_at,
         requester=account,
@@ -376,11 +476,8 @@ def withdrawal_request_register_received(
         email=(email or "").strip().lower(),
         phone=phone or "",
         postal_address=_clean_text(postal_address),
-        scope=scope,
-        purposes=purposes,
-        reason=_clean_text(reason),
-        acknowledgement=bool(acknowledgement),
         language=language,
+        **answers,
     )
     withdrawal.full_clean(exclude=["requester"], validate_unique=False, validate_constraints=False)
     _scope_check(withdrawal)
@@ -753,9 +850,9 @@ REQUESTER_TEXT_KINDS = (Kind.SUBMITTED, Kind.INFORMATION_PROVIDED, Kind.CANCELLE
 def withdrawal_personal_data_erase(*, user_ids: list[int], emails: list[str]) -> int:
     """Anonymise the requests of these users, found by account and by address (retention erasure).
 
-    Name, address, phone, reason, IP, browser and the requester's own words in the timeline go, and so do
-    the addresses and details in the emails about them; the status, dates, scope, purposes and reference
-    stay. Return how many requests were anonymised.
+    Name, address, phone, reason, the type's answers (details), IP, browser and the requester's own words
+    in the timeline go, and so do the addresses and details in the emails about them; the type, status,
+    dates, scope, purposes and reference stay. Return how many requests were anonymised.
     """
     requests = WithdrawalRequest.objects.filter(
         Q(requester_id__in=user_ids) | Q(email__in=[email.lower() for email in emails])
@@ -791,6 +888,8 @@ def _requests_anonymise(ids: list[int]) -> int:
         phone="",
         postal_address="",
         reason="",
+        # The type's answers are the person's words too: the question, the corrections, the decision.
+        details={},
         ip=None,
         user_agent="",
         updated_at=timezone.now(),

@@ -19,13 +19,15 @@ from apps.core.http import attachment_response, client_ip
 
 from . import selectors, services, tokens
 from .access_package import access_package_file
-from .forms import AnswerForm, CancelForm, WithdrawalRequestForm
+from .details import details_for_display
+from .forms import REQUEST_FORMS, AnswerForm, CancelForm, WithdrawalRequestForm
 from .models import AccessPackage, RequestType, WithdrawalRequest
 
 logger = logging.getLogger(__name__)
 
 SENT_SESSION_KEY = "withdrawals_sent_email"
 SENT_REFERENCE_SESSION_KEY = "withdrawals_sent_reference"
+SENT_TYPE_SESSION_KEY = "withdrawals_sent_type"
 
 
 def _ip_key(group, request) -> str:
@@ -47,9 +49,85 @@ def _rate_per_email(group, request) -> str:
     return settings.WITHDRAWAL_RATE_PER_EMAIL
 
 
+def _namespace(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.namespace if match is not None else "withdrawals"
+
+
 def _language(request) -> str:
     language = get_language() or settings.LANGUAGE_CODE
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _service_errors(form, error: ValidationError) -> None:
+    """Put the service's messages on the form: next to the field a path names, or above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    field_for = getattr(form, "field_for", lambda path: path if path in form.fields else None)
+    for path, errors in error.error_dict.items():
+        field = field_for(path)
+        form.add_error(field if field in form.fields else None, ValidationError(errors).messages)
+
+
+def _submit(request, form, *, request_type: str):
+    """File the form's request through the service; return the response that follows, or None when the
+    service refused it (its messages are on the form)."""
+    user = form.user
+    data = form.cleaned_data
+    if request_type == RequestType.WITHDRAWAL:
+        answers = {
+            "scope": data["scope"],
+            "purposes": data["purposes"],
+            "reason": data["reason"],
+            "acknowledgement": data["acknowledgement"],
+        }
+    else:
+        answers = form.answers()
+    try:
+        withdrawal, created = services.withdrawal_request_submit(
+            submission_token=data["submission_token"],
+            requester=user,
+            full_name=data["full_name"],
+            email=data["email"],
+            phone=data["phone"],
+            language=_language(request),
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            **answers,
+        )
+    except ValidationError as error:
+        _service_errors(form, error)
+        return None
+    if user is not None and withdrawal.requester_id == user.pk and withdrawal.verified_at:
+        if created:
+            message = _("Your request %(reference)s is registered.")
+        else:
+            message = _("You sent this request already; it is registered as %(reference)s.")
+        messages.success(request, message % {"reference": withdrawal.reference})
+        return redirect(selectors.withdrawal_status_path(withdrawal))
+    request.session[SENT_SESSION_KEY] = withdrawal.email
+    request.session[SENT_TYPE_SESSION_KEY] = request_type
+    # An account that has not confirmed its address has its reference already, to quote. A visitor whose
+    # form matched a request already made is shown nothing of it: the page is the same as for a new
+    # request, and only the address's holder gets the link again.
+    own = user is not None and withdrawal.requester_id == user.pk
+    request.session[SENT_REFERENCE_SESSION_KEY] = (withdrawal.reference or "") if own else ""
+    return redirect(_sent_name(request_type))
+
+
+def _sent_name(request_type: str) -> str:
+    return "withdrawals:sent" if request_type == RequestType.WITHDRAWAL else "requests:sent"
+
+
+def _form_context(request_type: str) -> dict:
+    return {
+        "request_type": request_type,
+        "due_preview": selectors.withdrawal_due_preview(request_type=request_type),
+        "due_working_days": selectors.term_working_days(request_type),
+        "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+        "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
+    }
 
 
 @never_cache
@@ -63,62 +141,69 @@ def withdrawal_form(request):
             logger.info("Withdrawal form bot trap triggered from %s", client_ip(request))
             return redirect("withdrawals:sent")
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                withdrawal, created = services.withdrawal_request_submit(
-                    submission_token=data["submission_token"],
-                    requester=user,
-                    full_name=data["full_name"],
-                    email=data["email"],
-                    phone=data["phone"],
-                    scope=data["scope"],
-                    purposes=data["purposes"],
-                    reason=data["reason"],
-                    acknowledgement=data["acknowledgement"],
-                    language=_language(request),
-                    ip=client_ip(request),
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                if user is not None and withdrawal.requester_id == user.pk and withdrawal.verified_at:
-                    if created:
-                        message = _("Your request %(reference)s is registered.")
-                    else:
-                        message = _("You sent this request already; it is registered as %(reference)s.")
-                    messages.success(request, message % {"reference": withdrawal.reference})
-                    return redirect(selectors.withdrawal_status_path(withdrawal))
-                request.session[SENT_SESSION_KEY] = withdrawal.email
-                # An account that has not confirmed its address has its reference already, to quote. A
-                # visitor whose form matched a request already made is shown nothing of it: the page is the
-                # same as for a new request, and only the address's holder gets the link again.
-                own = user is not None and withdrawal.requester_id == user.pk
-                request.session[SENT_REFERENCE_SESSION_KEY] = (withdrawal.reference or "") if own else ""
-                return redirect("withdrawals:sent")
+            response = _submit(request, form, request_type=RequestType.WITHDRAWAL)
+            if response is not None:
+                return response
     else:
         form = WithdrawalRequestForm(user=user, initial={"submission_token": uuid.uuid4()})
+    return render(request, "withdrawals/form.html", {"form": form, **_form_context(RequestType.WITHDRAWAL)})
+
+
+def request_start(request):
+    """Ask the person what they want to do, in plain words, with each type's term; link to each form."""
+    return render(request, "withdrawals/start.html", {"types": selectors.request_types_offered()})
+
+
+# The same limits as the withdrawal form, and the same buckets: a flood cannot go round them by type.
+@never_cache
+@ratelimit(group="withdrawals.form.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
+@ratelimit(group="withdrawals.form.email", key=_email_key, rate=_rate_per_email, method="POST", block=True)
+def request_form(request, request_type: str):
+    form_class = REQUEST_FORMS.get(request_type)
+    if form_class is None:
+        raise Http404("No such type of request")
+    user = request.user if request.user.is_authenticated else None
+    if request.method == "POST":
+        form = form_class(request.POST, user=user)
+        if form.is_trapped:
+            logger.info("Request form bot trap triggered from %s", client_ip(request))
+            return redirect(_sent_name(request_type))
+        if form.is_valid():
+            response = _submit(request, form, request_type=request_type)
+            if response is not None:
+                return response
+    else:
+        form = form_class(user=user, initial={"submission_token": uuid.uuid4()})
     return render(
         request,
-        "withdrawals/form.html",
+        "withdrawals/request_form.html",
         {
             "form": form,
-            "due_preview": selectors.withdrawal_due_preview(),
-            "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
-            "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
-            "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
+            "type_label": RequestType(request_type).label,
+            "start_path": reverse("requests:start"),
+            **_form_context(request_type),
         },
     )
 
 
 @never_cache
 def withdrawal_sent(request):
+    if _namespace(request) == "withdrawals":
+        form_path = reverse("withdrawals:form")
+    else:
+        request_type = request.session.get(SENT_TYPE_SESSION_KEY, "")
+        form_path = (
+            selectors.request_form_path(request_type)
+            if request_type in REQUEST_FORMS
+            else reverse("requests:start")
+        )
     return render(
         request,
         "withdrawals/sent.html",
         {
             "email": request.session.get(SENT_SESSION_KEY, ""),
             "reference": request.session.get(SENT_REFERENCE_SESSION_KEY, ""),
+            "form_path": form_path,
             "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
             "delete_days": settings.WITHDRAWAL_UNVERIFIED_DELETE_DAYS,
         },
@@ -156,10 +241,22 @@ def withdrawal_confirm(request, token: str):
             )
             return redirect(selectors.withdrawal_status_path(withdrawal))
     status = {"expired": 410, "invalid": 404}.get(problem, 200)
+    if withdrawal is not None:
+        form_path = selectors.request_form_path(withdrawal.request_type)
+    elif _namespace(request) == "withdrawals":
+        form_path = reverse("withdrawals:form")
+    else:
+        form_path = reverse("requests:start")
     return render(
         request,
         "withdrawals/confirm.html",
-        {"problem": problem, "withdrawal": withdrawal, "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS},
+        {
+            "problem": problem,
+            "withdrawal": withdrawal,
+            "details": _details(withdrawal) if withdrawal is not None else {},
+            "form_path": form_path,
+            "confirm_hours": settings.WITHDRAWAL_CONFIRM_HOURS,
+        },
         status=status,
     )
 
@@ -171,16 +268,26 @@ def _withdrawal_or_404(token: str) -> WithdrawalRequest:
     return withdrawal
 
 
+def _details(withdrawal: WithdrawalRequest) -> dict:
+    return details_for_display(withdrawal.request_type, withdrawal.details)
+
+
 def _status_context(withdrawal: WithdrawalRequest, token: str, **extra) -> dict:
     return {
         "withdrawal": withdrawal,
         "token": token,
+        "paths": selectors.withdrawal_request_paths(withdrawal, token),
+        "details": _details(withdrawal),
         "timeline": selectors.withdrawal_timeline_for_requester(withdrawal),
         "last_day": selectors.withdrawal_last_day(withdrawal),
         "due_state": selectors.withdrawal_due_state(withdrawal),
-        "due_working_days": settings.WITHDRAWAL_DUE_WORKING_DAYS,
+        "due_working_days": selectors.term_working_days(withdrawal.request_type),
         **extra,
     }
+
+
+def _to_status(withdrawal: WithdrawalRequest, token: str):
+    return redirect(selectors.withdrawal_request_paths(withdrawal, token)["status"])
 
 
 @never_cache
@@ -218,9 +325,9 @@ def withdrawal_answer(request, token: str):
             form.add_error("answer", error)
         else:
             messages.success(request, _("Thank you. We have your answer and continue with your request."))
-            return redirect("withdrawals:status", token=token)
+            return _to_status(withdrawal, token)
         if not form.errors:
-            return redirect("withdrawals:status", token=token)
+            return _to_status(withdrawal, token)
     return render(
         request, "withdrawals/status.html", _status_context(withdrawal, token, answer_form=form), status=400
     )
@@ -234,8 +341,10 @@ def withdrawal_cancel(request, token: str):
         messages.error(
             request, _("This request has been decided or cancelled already; it cannot be cancelled.")
         )
-        return redirect("withdrawals:status", token=token)
-    form = CancelForm(request.POST if request.method == "POST" else None)
+        return _to_status(withdrawal, token)
+    form = CancelForm(
+        request.POST if request.method == "POST" else None, request_type=withdrawal.request_type
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.withdrawal_request_cancel(
@@ -244,12 +353,21 @@ def withdrawal_cancel(request, token: str):
         except services.TransitionNotAllowed as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("Your request is cancelled. Your consent stays as it was."))
-        return redirect("withdrawals:status", token=token)
+            if withdrawal.request_type == RequestType.WITHDRAWAL:
+                done = _("Your request is cancelled. Your consent stays as it was.")
+            else:
+                done = _("Your request is cancelled. Nothing has changed.")
+            messages.success(request, done)
+        return _to_status(withdrawal, token)
     return render(
         request,
         "withdrawals/cancel.html",
-        {"withdrawal": withdrawal, "token": token, "form": form},
+        {
+            "withdrawal": withdrawal,
+            "token": token,
+            "paths": selectors.withdrawal_request_paths(withdrawal, token),
+            "form": form,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -343,7 +461,8 @@ def _package_context(request, withdrawal: WithdrawalRequest) -> dict:
 
 
 def _package_section(token: str) -> str:
-    return reverse("withdrawals:status", args=[token]) + "#package"
+    # Only an access request has a package; its pages live under /privacy/requests/.
+    return reverse("requests:status", args=[token]) + "#package"
 
 
 @never_cache

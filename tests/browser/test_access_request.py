@@ -73,7 +73,7 @@ def test_access_request_from_email_confirmation_to_download(
     withdrawal = access_request(email="aigerim@example.kz", language=language, confirm=False)
     page.goto(withdrawal_confirm_path(withdrawal))
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/privacy/withdraw/status/"))
+    page.wait_for_url(re.compile(r"/privacy/requests/status/"))
     withdrawal.refresh_from_db()
     assert withdrawal.status == "submitted" and withdrawal.reference.startswith("AR-")
     assert page.locator("html").get_attribute("lang") == language
@@ -131,18 +131,18 @@ def test_access_request_from_email_confirmation_to_download(
 
     # The person: the email leads to the request's page, where Download emails a one-time link.
     status_path = delivered_link(
-        "access_package_released", r"https?://[^/\s]+(/privacy/withdraw/status/\S+/)"
+        "access_package_released", r"https?://[^/\s]+(/privacy/requests/status/\S+/)"
     )
     page.goto(status_path)
     page.locator("#package form button[type=submit]").click()
     page.wait_for_url(re.compile(r"#package$"))
     assert page.locator(".messages .success").is_visible()
     assert page.locator("a[href$='/package/json/']").count() == 0
-    link_path = delivered_link("access_package_link", r"https?://[^/\s]+(/privacy/withdraw/package/\S+/)")
+    link_path = delivered_link("access_package_link", r"https?://[^/\s]+(/privacy/requests/package/\S+/)")
     page.goto(link_path)
     assert axe_violations(page) == [] and fits_a_small_phone(page)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/privacy/withdraw/status/.+#package$"))
+    page.wait_for_url(re.compile(r"/privacy/requests/status/.+#package$"))
     page.reload()
     assert page.locator("a[href$='/package/json/']").is_visible()
     assert axe_violations(page) == [] and fits_a_small_phone(page)

@@ -8,13 +8,13 @@ from django.core.management import call_command
 from apps.acceptances import services as acceptance_services
 from apps.policies.models import PolicyVersion
 from apps.policies.selectors import policy_current_cache_refresh
-from apps.withdrawals import services
+from apps.withdrawals import selectors, services
 from apps.withdrawals.models import WithdrawalRequest
 from apps.withdrawals.tokens import status_token_make
 from tests.accounts.factories import StaffFactory, UserFactory
 from tests.browser.support import axe_violations, screenshot, sideways_overflow, sign_in
 from tests.policies.factories import PolicyVersionFactory
-from tests.withdrawals.factories import verified
+from tests.withdrawals.factories import submit, verified
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,6 +51,24 @@ def _world():
     return status_token_make(withdrawal.public_id)
 
 
+def _request_pages() -> list[str]:
+    """The pages of the other types of request: where the person chooses, each form, the confirm page of a
+    request not yet confirmed, and the status and cancel pages of a registered one (its answers shown)."""
+    correction = verified(request_type="correction", email="correction@example.kz")
+    token = status_token_make(correction.public_id)
+    unconfirmed = submit(request_type="destruction", email="destruction@example.kz")
+    return [
+        "/privacy/requests/",
+        *(
+            f"/privacy/requests/{kind}/"
+            for kind in ("access", "correction", "blocking", "destruction", "objection")
+        ),
+        selectors.withdrawal_confirm_path(unconfirmed),
+        f"/privacy/requests/status/{token}/",
+        f"/privacy/requests/status/{token}/cancel/",
+    ]
+
+
 def _set_language(page, live_server, language):
     page.context.add_cookies([{"name": "alilo_language", "value": language, "url": live_server.url}])
 
@@ -85,6 +103,7 @@ def test_public_pages_pass_axe_and_fit_small_screens_signed_out_and_in(page, liv
         "/accounts/login/",
         "/accounts/signup/",
         "/accounts/reset/",
+        *_request_pages(),
     ]
     problems: list[str] = []
     for url in public:
@@ -99,6 +118,9 @@ def test_public_pages_pass_axe_and_fit_small_screens_signed_out_and_in(page, liv
         "/privacy/me/",
         "/accounts/password/",
         "/privacy/accept/2/",
+        "/privacy/requests/",
+        "/privacy/requests/correction/",
+        "/privacy/requests/destruction/",
     ]
     for url in signed_in:
         _check_page(page, url, language, problems)

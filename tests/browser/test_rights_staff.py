@@ -1,9 +1,9 @@
 """Real Chromium, a staff member working in Kazakh or Russian: a correction, a blocking, a destruction and
-an objection, each filed through the service as the public form stores it, taken into review and granted in
-the admin, with the reference connected service answering; the effects are checked where others see them
-(the account, consent-status, the outbox and the closing letter). Selectors are structural, so the test
-reads the same in every language; the page itself must say it is in the staff member's language and pass
-axe-core."""
+an objection, each filed by a member through the submit service (as the form does), taken into review and
+granted in the admin, with the reference connected service answering; the effects are checked where others
+see them (the account, consent-status, the outbox and the closing letter). Selectors are structural, so the
+test reads the same in every language; the page itself must say it is in the staff member's language and
+pass axe-core."""
 
 import pytest
 from django.core import mail
@@ -19,7 +19,7 @@ from apps.withdrawals.models import WithdrawalRequest
 from tests.accounts.factories import UserFactory
 from tests.browser.support import axe_violations, sign_in
 from tests.roles.conftest import member
-from tests.withdrawals.factories import RequestFactory
+from tests.withdrawals.factories import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,7 +99,7 @@ def test_a_correction_is_granted_and_reaches_the_account_and_the_service(
 ):
     shop = reference_services(name="Shop", fields=["full_name", "phone"])
     customer = person(language)
-    request = RequestFactory(
+    request = submit(
         request_type="correction",
         requester=customer,
         language=language,
@@ -140,7 +140,7 @@ def test_a_blocking_is_granted_shown_in_consent_status_and_lifted(
 ):
     shop = reference_services(name="Shop")
     customer = person(language)
-    request = RequestFactory(request_type="blocking", requester=customer, language=language)
+    request = submit(request_type="blocking", requester=customer, language=language)
     officer_page(language)
     open_and_review(page, request, language)
 
@@ -175,7 +175,7 @@ def test_a_destruction_erases_the_account_and_the_closing_letter_reaches_the_per
 ):
     shop = reference_services(name="Shop")
     customer = person(language)
-    request = RequestFactory(request_type="destruction", requester=customer, language=language)
+    request = submit(request_type="destruction", requester=customer, language=language)
     officer_page(language)
     open_and_review(page, request, language)
 
@@ -216,7 +216,7 @@ def test_a_destruction_erases_the_account_and_the_closing_letter_reaches_the_per
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_objection_is_granted_and_shown_in_consent_status(page, officer_page, consent_status, language):
     customer = person(language)
-    request = RequestFactory(
+    request = submit(
         request_type="objection",
         requester=customer,
         language=language,

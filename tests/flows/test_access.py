@@ -24,7 +24,7 @@ def test_person_gets_what_the_portal_and_a_service_hold(reference_service):
     person = Visitor()
     confirm = person.get(withdrawal_confirm_path(withdrawal))
     status = person.submit(confirm, has="Confirm my request")
-    assert status.path.startswith("/privacy/withdraw/status/")
+    assert status.path.startswith("/privacy/requests/status/")
     withdrawal.refresh_from_db()
     assert withdrawal.reference.startswith("AR-")
     call = ServiceCall.objects.get(request=withdrawal, action="export")
@@ -40,15 +40,15 @@ def test_person_gets_what_the_portal_and_a_service_hold(reference_service):
     staff.submit(page, action="/workflow/grant/", confirm="on")
 
     released = the_email("aigerim@example.kz", deliver_emails(), subject="ready to download")
-    status = person.get(link_in(released, "/privacy/withdraw/status/"))
+    status = person.get(link_in(released, "/privacy/requests/status/"))
     asked = person.submit(status, action="/package/link/")
     assert "We sent a download link to aigerim@example.kz" in asked
     link_email = the_email("aigerim@example.kz", deliver_emails(), subject="download")
     opened = person.submit(
-        person.get(link_in(link_email, "/privacy/withdraw/package/")), has="Open my downloads"
+        person.get(link_in(link_email, "/privacy/requests/package/")), has="Open my downloads"
     )
     [json_link] = [
-        link for link in opened.links("/privacy/withdraw/status/") if link.endswith("/package/json/")
+        link for link in opened.links("/privacy/requests/status/") if link.endswith("/package/json/")
     ]
     response = person.client.get(json_link)
     document = json.loads(response.content)

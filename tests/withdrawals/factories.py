@@ -24,23 +24,55 @@ class ThirdPartyFactory(factory.django.DjangoModelFactory):
 _number = itertools.count(1)
 
 
-def submit(*, requester=None, email="visitor@example.kz", scope="all", purposes=(), language="en", **extra):
-    """File a request through the service, as the form does; return it."""
+# What each type asks for, as a person would fill in its form (apps/withdrawals/details.py).
+TYPE_ANSWERS = {
+    "access": {"details": {"question": "Who received my data?"}},
+    "correction": {
+        "details": {
+            "corrections": [
+                {"field": "full_name", "current": "Aigerim Nurlanova", "correct": "Aigerim Nurlanovna"},
+                {"field": "phone", "current": "", "correct": "+7 701 765 4321"},
+            ]
+        }
+    },
+    "blocking": {"details": {"grounds": "inaccurate"}},
+    "destruction": {"details": {"grounds": "not_needed"}, "acknowledgement": True},
+    "objection": {"details": {"decision": "My order was refused automatically."}},
+}
+
+
+def submit(
+    *,
+    requester=None,
+    email="visitor@example.kz",
+    scope=None,
+    purposes=None,
+    language="en",
+    request_type="withdrawal",
+    **extra,
+):
+    """File a request of `request_type` through the service, as its form does; return it. A type other
+    than a withdrawal gets the answers of TYPE_ANSWERS unless `extra` gives its own."""
     data = {
         "submission_token": uuid.uuid4(),
         "requester": requester,
         "full_name": "Aigerim Nurlanovna",
         "email": email,
         "phone": "+77011234567",
-        "scope": scope,
-        "purposes": list(purposes),
         "reason": f"I no longer use the services. ({next(_number)})",
-        "acknowledgement": scope == "all",
         "language": language,
         "ip": "203.0.113.5",
         "user_agent": "pytest",
-        **extra,
+        "request_type": request_type,
     }
+    if request_type == "withdrawal":
+        scope = scope or "all"
+        data.update(scope=scope, purposes=list(purposes or ()), acknowledgement=scope == "all")
+    else:
+        data.update(TYPE_ANSWERS.get(request_type, {}))
+        # Given for another type only to see it refused.
+        data.update({key: value for key, value in (("scope", scope), ("purposes", purposes)) if value})
+    data.update(extra)
     withdrawal, _created = services.withdrawal_request_submit(**data)
     return withdrawal
 

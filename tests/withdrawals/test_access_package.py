@@ -257,7 +257,7 @@ def test_granting_releases_the_package_and_emails_the_link_to_the_status_page(st
     email = OutboxEmail.objects.get(template="access_package_released")
     assert (email.to, email.language) == ("aigerim@example.kz", "kk")
     assert email.context["status_path"] == reverse(
-        "withdrawals:status", args=[status_token_make(withdrawal.public_id)]
+        "requests:status", args=[status_token_make(withdrawal.public_id)]
     )
     entry = TimelineEntry.objects.get(request=withdrawal, kind="package_released")
     assert entry.visible_to_requester

@@ -46,17 +46,15 @@ def client():
 
 
 def status_url(withdrawal) -> str:
-    return reverse("withdrawals:status", args=[status_token_make(withdrawal.public_id)])
+    return reverse("requests:status", args=[status_token_make(withdrawal.public_id)])
 
 
 def send_link_url(withdrawal) -> str:
-    return reverse("withdrawals:package_send_link", args=[status_token_make(withdrawal.public_id)])
+    return reverse("requests:package_send_link", args=[status_token_make(withdrawal.public_id)])
 
 
 def download_url(withdrawal, file_format) -> str:
-    return reverse(
-        "withdrawals:package_download", args=[status_token_make(withdrawal.public_id), file_format]
-    )
+    return reverse("requests:package_download", args=[status_token_make(withdrawal.public_id), file_format])
 
 
 def emailed_link(client, withdrawal) -> str:
@@ -181,12 +179,12 @@ def test_after_seven_days_the_page_link_and_download_say_it_expired(client, gran
         refused = client.get(download_url(granted, "json"))
         assert refused.status_code == 302
         page = client.get(status_url(granted)).content.decode()
-        assert "The download period ended on" in page and reverse("withdrawals:form") in page
+        assert "The download period ended on" in page and reverse("requests:form", args=["access"]) in page
         assert send_link_url(granted) not in page
         sent = client.post(send_link_url(granted), follow=True)
         assert b"download period of this data package is over" in sent.content
         fresh = AccessPackageLink.objects.create(package=package)
-        page = client.get(reverse("withdrawals:package_link", args=[package_link_token_make(fresh.pk)]))
+        page = client.get(reverse("requests:package_link", args=[package_link_token_make(fresh.pk)]))
         assert page.status_code == 410 and b"The download period is over" in page.content
         assert b"File a new request" in page.content
     assert AuditEvent.objects.filter(action="withdrawal.package_download").count() == 1
@@ -208,18 +206,18 @@ def test_each_link_email_is_in_the_persons_language_and_names_only_the_reference
     email = OutboxEmail.objects.get(template="access_package_link")
     assert email.language == "ru"
     assert set(email.context) == {"reference", "link_path", "minutes"}
-    assert re.fullmatch(r"/privacy/withdraw/package/[^/]+/", email.context["link_path"])
+    assert re.fullmatch(r"/privacy/requests/package/[^/]+/", email.context["link_path"])
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        "/privacy/withdraw/package/garbage/",
-        "/privacy/withdraw/package/%00%ff/",
-        "/privacy/withdraw/package/" + "a" * 3000 + "/",
-        "/privacy/withdraw/package/abc:def:ghi/",
-        "/privacy/withdraw/status/garbage/package/json/",
-        "/privacy/withdraw/status/garbage/package/link/",
+        "/privacy/requests/package/garbage/",
+        "/privacy/requests/package/%00%ff/",
+        "/privacy/requests/package/" + "a" * 3000 + "/",
+        "/privacy/requests/package/abc:def:ghi/",
+        "/privacy/requests/status/garbage/package/json/",
+        "/privacy/requests/status/garbage/package/link/",
     ],
 )
 def test_bad_tokens_are_refused_without_a_server_error(client, path):
@@ -232,7 +230,7 @@ def test_a_tampered_link_and_an_unknown_format_are_not_found(client, granted):
     assert client.get(link[:-3] + "x/").status_code == 404
     assert client.post(link[:-3] + "x/").status_code == 404
     token = package_link_token_make(AccessPackageLink().pk)  # a genuine signature, no such link
-    assert client.get(reverse("withdrawals:package_link", args=[token])).status_code == 404
+    assert client.get(reverse("requests:package_link", args=[token])).status_code == 404
     client.post(link)
     assert client.get(download_url(granted, "pdf")).status_code == 404
     assert client.get(download_url(granted, "JSON")).status_code == 404

@@ -101,10 +101,10 @@ def test_after_erasure_the_person_is_told_and_nothing_downloads(staff):
     services.withdrawal_request_grant(withdrawal=withdrawal, actor=staff)
     client = Client()
     token = status_token_make(withdrawal.public_id)
-    client.post(reverse("withdrawals:package_send_link", args=[token]))
+    client.post(reverse("requests:package_send_link", args=[token]))
     link = OutboxEmail.objects.get(template="access_package_link")
     client.post(link.context["link_path"])
     AccessPackage.objects.filter(request=withdrawal).update(document={}, html="", erased_at=timezone.now())
-    response = client.get(reverse("withdrawals:package_download", args=[token, "json"]), follow=True)
+    response = client.get(reverse("requests:package_download", args=[token, "json"]), follow=True)
     assert b"This data package was erased" in response.content
     assert not AuditEvent.objects.filter(action="withdrawal.package_download").exists()

@@ -69,20 +69,31 @@ def test_the_change_page_shows_the_corrections_asked_for_and_prefills_the_grant(
         details={
             "corrections": [
                 {"field": "full_name", "current": "Aigerim Nurlanova", "correct": "Aigerim Nurlanqyzy"},
-                {"field": "other", "correct": "My order 123 went to the wrong city"},
+                {"field": "other", "current": "Delivery city", "correct": "Astana, not Almaty"},
             ],
-            "grounds": "My passport changed",
         },
     )
     page = client.get(change_url(request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "What it should be" in page and "Aigerim Nurlanqyzy" in page
-    assert "My order 123 went to the wrong city" in page and "Something else" in page
-    assert "<strong>grounds</strong>: My passport changed" in page
+    assert "Astana, not Almaty" in page and "Other data" in page and "Delivery city" in page
     assert 'name="apply_full_name" id="id_apply_full_name" checked' in page
     assert 'name="value_full_name" id="id_value_full_name" value="Aigerim Nurlanqyzy"' in page
     assert 'name="apply_phone" id="id_apply_phone">' in page
     assert f"The effects apply to account #{person.pk}." in page
     assert "Grant the withdrawal" not in page and "Grant the correction" in page
+
+
+def test_the_change_page_shows_the_grounds_and_the_decision_objected_to(client, staff, person):
+    blocking = typed_in_review(
+        staff=staff, request_type="blocking", requester=person, details={"grounds": "inaccurate"}
+    )
+    page = client.get(change_url(blocking), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<strong>Why</strong>: My data is inaccurate" in page
+    objection = typed_in_review(
+        staff=staff, request_type="objection", requester=person, details={"decision": "Personal prices"}
+    )
+    page = client.get(change_url(objection), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<strong>Decision or processing</strong>: Personal prices" in page
 
 
 def test_granting_a_correction_in_the_admin_applies_what_is_ticked(client, staff, person):

@@ -25,7 +25,9 @@ def read_link(template: str, pattern: str) -> str:
 def test_visitor_files_confirms_from_the_email_and_sees_the_status(page):
     page.goto("/")
     page.locator(".language-switcher button[value=en]").click()
-    page.locator(".site-nav").get_by_role("link", name="Withdraw consent").click()
+    page.locator(".site-nav").get_by_role("link", name="Your rights").click()
+    assert page.url.endswith("/privacy/requests/")
+    page.get_by_role("link", name="Withdraw my consent").click()
     assert page.url.endswith("/privacy/withdraw/")
     # Partial scope without a purpose is refused with a clear error and nothing stored.
     page.get_by_label("Full name").fill("Aigerim Nurlanovna")

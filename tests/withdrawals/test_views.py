@@ -357,10 +357,12 @@ def test_my_privacy_section_is_registered_in_settings(settings):
     assert "apps.withdrawals.selectors.my_privacy_section" in settings.MY_PRIVACY_SECTIONS
 
 
-def test_navigation_and_home_link_to_the_form(client):
+def test_navigation_and_home_link_to_the_requests_page_and_the_withdrawal_form(client):
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert page.count(f'href="{FORM_URL}"') >= 2
-    assert "Withdraw consent" in page
+    assert page.count('href="/privacy/requests/"') >= 2  # the menu and the home page's card
+    assert page.count(f'href="{FORM_URL}"') >= 1 and "Withdraw consent" in page
+    start = client.get("/privacy/requests/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'href="{FORM_URL}"' in start
 
 
 def test_confirm_link_in_the_email_leads_to_registration(client):

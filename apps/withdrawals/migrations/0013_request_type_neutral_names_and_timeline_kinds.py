@@ -33,7 +33,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('withdrawals', '0011_access_package'),
+        ('withdrawals', '0012_request_filed_by_service'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
