@@ -218,6 +218,18 @@ class ConsentStatusOut(Schema):
     erased_at: datetime | None = Field(
         description="When the user's personal data was erased (3 years after the agreement ended)."
     )
+    blocked_at: datetime | None = Field(
+        description=(
+            "Since when the person's data is blocked (a granted blocking request): collect, use, share, "
+            "change or erase none of it until this is null again."
+        )
+    )
+    automated_processing_objected_at: datetime | None = Field(
+        description=(
+            "When the person's objection to decisions made solely by automated processing was granted "
+            "(Law on Personal Data, Art. 19-1): make no such decision about them from then on."
+        )
+    )
 
 
 class AcceptanceIn(UserRef):

@@ -130,6 +130,8 @@ class ConsentStatus:
     agreement_status: str
     purposes_withdrawn: tuple[WithdrawnPurpose, ...] = ()
     erased_at: datetime | None = None
+    blocked_at: datetime | None = None
+    automated_processing_objected_at: datetime | None = None
 
     @property
     def accepted(self) -> bool:
@@ -169,6 +171,8 @@ def consent_statuses(*, users) -> dict[int, ConsentStatus]:
                 for row in withdrawn.get(user.pk, [])
             ),
             erased_at=user.erased_at,
+            blocked_at=user.blocked_at,
+            automated_processing_objected_at=user.automated_processing_objected_at,
         )
         for user in users
     }
@@ -220,6 +224,8 @@ def consent_status_data(status: ConsentStatus) -> dict:
             for item in status.purposes_withdrawn
         ],
         "erased_at": status.erased_at,
+        "blocked_at": status.blocked_at,
+        "automated_processing_objected_at": status.automated_processing_objected_at,
     }
 
 

@@ -249,8 +249,16 @@ def use_reports_record(*, token: ServiceToken, uses: list[UseInput]) -> int:
     """Store a batch of uses reported by another service, all or none; a repeated report is kept once.
 
     Each report stays as the evidence (time, channel, service) of that use; the users' last use is raised
-    too, in one statement.
+    too, in one statement. The uses of a user whose data is blocked are not collected (they count as
+    recorded, so the service learns nothing it could not read from consent-status).
     """
+    blocked = set(
+        get_user_model()
+        .objects.filter(pk__in={use.user_id for use in uses}, blocked_at__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    recorded = len(uses)
+    uses = [use for use in uses if use.user_id not in blocked]
     rows = [UseReport(user_id=u.user_id, used_at=u.used_at, channel=u.channel, token=token) for u in uses]
     latest: dict[int, datetime] = {}
     for use in uses:
@@ -259,7 +267,7 @@ def use_reports_record(*, token: ServiceToken, uses: list[UseInput]) -> int:
     with transaction.atomic():
         UseReport.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
         user_last_uses_raise(uses=latest)
-    return len(rows)
+    return recorded
 
 
 # --- The sweep: continued use after the deadline counts as acceptance (clause 1.2) ---------------

@@ -81,6 +81,21 @@ class PendingAcceptanceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BlockedFilter(admin.SimpleListFilter):
+    title = _("processing blocked")
+    parameter_name = "blocked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Blocked")), ("no", _("Not blocked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(blocked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(blocked_at__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
     audit_view = staticmethod(audit_view_record)
@@ -91,6 +106,7 @@ class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
     list_filter = [
         PendingAcceptanceFilter,
         "agreement_status",
+        BlockedFilter,
         "language",
         "is_staff",
         "is_superuser",
@@ -104,6 +120,10 @@ class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
         "agreement_status",
         "agreement_ended_at",
         "consent_withdrawn_at",
+        "blocked_at",
+        "blocked_reference",
+        "automated_processing_objected_at",
+        "automated_processing_objection_reference",
         "last_used_at",
         "erased_at",
         "last_login",
@@ -119,6 +139,10 @@ class UserAdmin(PersonalDataAdminMixin, BaseUserAdmin):
                     "agreement_status",
                     "agreement_ended_at",
                     "consent_withdrawn_at",
+                    "blocked_at",
+                    "blocked_reference",
+                    "automated_processing_objected_at",
+                    "automated_processing_objection_reference",
                     "last_used_at",
                     "erased_at",
                 ]

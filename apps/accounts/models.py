@@ -63,6 +63,40 @@ class User(AbstractBaseUser, PermissionsMixin):
             "Set when a full withdrawal of consent is granted; implicit acceptance no longer applies."
         ),
     )
+    blocked_at = models.DateTimeField(
+        _("processing blocked since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when a request to block the person's data is granted: nothing is collected, used, shared, "
+            "changed or erased until the blocking is lifted (Law on Personal Data, Art. 1)."
+        ),
+    )
+    blocked_reference = models.CharField(
+        _("blocking request"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The reference of the granted request that blocked the data."),
+    )
+    automated_processing_objected_at = models.DateTimeField(
+        _("objected to automated processing at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the person's objection to decisions made solely by automated processing is granted "
+            "(Law on Personal Data, Art. 19-1)."
+        ),
+    )
+    automated_processing_objection_reference = models.CharField(
+        _("objection request"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The reference of the granted request that recorded the objection."),
+    )
     last_used_at = models.DateTimeField(_("last use of the service"), null=True, blank=True)
     erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
@@ -85,6 +119,21 @@ class User(AbstractBaseUser, PermissionsMixin):
                 | models.Q(agreement_status="ended", agreement_ended_at__isnull=False),
                 name="accounts_user_agreement_end_matches_status",
             ),
+            models.CheckConstraint(
+                condition=models.Q(blocked_at__isnull=True, blocked_reference="")
+                | (models.Q(blocked_at__isnull=False) & ~models.Q(blocked_reference="")),
+                name="accounts_user_blocked_by_a_request",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    automated_processing_objected_at__isnull=True, automated_processing_objection_reference=""
+                )
+                | (
+                    models.Q(automated_processing_objected_at__isnull=False)
+                    & ~models.Q(automated_processing_objection_reference="")
+                ),
+                name="accounts_user_objection_by_a_request",
+            ),
         ]
         indexes = [
             models.Index(fields=["agreement_status", "agreement_ended_at"], name="accounts_user_agreement")
@@ -92,6 +141,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
 
     def get_full_name(self) -> str:
         return self.full_name

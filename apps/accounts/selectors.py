@@ -11,18 +11,21 @@ from django.utils import timezone
 from .models import PurposeWithdrawal
 
 
-def users_in_agreement() -> QuerySet:
+def users_in_agreement(*, blocked: bool = False) -> QuerySet:
     """Users whose agreement is in force: they get the policy's notices and count for its acceptance.
 
-    Not those whose agreement ended, who withdrew consent, whose data was erased or who were deactivated.
+    Not those whose agreement ended, who withdrew consent, whose data was erased or who were deactivated,
+    nor those whose data is blocked (a granted blocking request: nothing is processed until it is lifted),
+    unless `blocked` is true (a notice the law owes every person, such as that of a breach of their data).
     """
     User = get_user_model()
-    return User.objects.filter(
+    users = User.objects.filter(
         agreement_status=User.AgreementStatus.ACTIVE,
         consent_withdrawn_at__isnull=True,
         erased_at__isnull=True,
         is_active=True,
     )
+    return users if blocked else users.filter(blocked_at__isnull=True)
 
 
 def user_id_ranges(*, size: int, after: int = 0) -> Iterator[tuple[int, int]]:
@@ -51,12 +54,17 @@ def retention_cutoff(*, now: datetime | None = None, years: int | None = None) -
 
 
 def users_due_for_erasure(*, now: datetime | None = None) -> QuerySet:
-    """Users whose agreement ended more than RETENTION_YEARS ago and whose data is still there."""
+    """Users whose agreement ended more than RETENTION_YEARS ago and whose data is still there.
+
+    Not those whose data is blocked: blocking suspends erasure too, until it is lifted (Law on Personal Data,
+    Art. 1: blocking is the temporary stop of collection, use, change, depersonalisation and destruction).
+    """
     User = get_user_model()
     return User.objects.filter(
         agreement_status=User.AgreementStatus.ENDED,
         agreement_ended_at__lt=retention_cutoff(now=now),
         erased_at__isnull=True,
+        blocked_at__isnull=True,
     )
 
 

@@ -32,6 +32,9 @@ class ConsentEvent:
     PURPOSES_WITHDRAWN = "consent.purposes_withdrawn"
     AGREEMENT_ENDED = "agreement.ended"
     ACCOUNT_ERASED = "account.erased"
+    PROCESSING_BLOCKED = "processing.blocked"
+    PROCESSING_UNBLOCKED = "processing.unblocked"
+    AUTOMATED_PROCESSING_OBJECTED = "processing.objected"
 
 
 def consent_change_announce(*, user_ids: list[int], event: str, at: datetime) -> None:
@@ -148,14 +151,15 @@ def user_language_set(*, user, language: str) -> None:
 
 
 def user_last_use_record(*, user_id: int, at: datetime) -> None:
-    """Note that the user used the service at `at` (continued use, policy clause 1.2)."""
-    get_user_model().objects.filter(pk=user_id).update(last_used_at=at)
+    """Note that the user used the service at `at` (continued use, policy clause 1.2); nothing is collected
+    while the user's data is blocked."""
+    get_user_model().objects.filter(pk=user_id, blocked_at__isnull=True).update(last_used_at=at)
 
 
 def user_last_uses_raise(*, uses: dict[int, datetime]) -> int:
     """Raise each user's last use to the time given for them, where it is later; one statement.
 
-    Returns how many users changed.
+    Returns how many users changed; users whose data is blocked are left as they are.
     """
     if not uses:
         return 0
@@ -165,7 +169,7 @@ def user_last_uses_raise(*, uses: dict[int, datetime]) -> int:
     ]
     return (
         get_user_model()
-        .objects.filter(pk__in=list(uses))
+        .objects.filter(pk__in=list(uses), blocked_at__isnull=True)
         .update(last_used_at=Case(*later, default=F("last_used_at"), output_field=DateTimeField()))
     )
 
@@ -184,7 +188,6 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
     and the account itself are anonymised together, with one audit event per user. Running it again finds
     nothing to do.
     """
-    User = get_user_model()
     erased = 0
     while True:
         with transaction.atomic():
@@ -196,40 +199,73 @@ def retention_erase_expired(*, batch_size: int = 500, now: datetime | None = Non
             )
             if not rows:
                 return erased
-            user_ids = [row[0] for row in rows]
-            emails = [row[1] for row in rows]
-            for eraser in _erasers():
-                eraser(user_ids=user_ids, emails=emails)
-            _account_traces_erase(
-                user_ids=user_ids, emails=emails, names=[str(value) for row in rows for value in row[2:]]
+            _users_erase(
+                rows=rows, action="retention.erase", details={"retention_years": settings.RETENTION_YEARS}
             )
-            stamp = timezone.now()
-            User.objects.filter(pk__in=user_ids).update(
-                email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
-                email_verified_at=None,
-                full_name="",
-                phone="",
-                password=make_password(None),
-                is_active=False,
-                last_login=None,
-                last_used_at=None,
-                erased_at=stamp,
+            erased += len(rows)
+
+
+def user_data_erase(*, user_ids: list[int], actor: Any = None, details: dict | None = None) -> int:
+    """Erase the personal data of these users now, as retention erasure does (the same erasers, in
+    RETENTION_ERASERS, and the account itself), for a granted request to destroy it; return how many were
+    erased. One `account.erase` audit event per user, with `details` (e.g. the request's reference). Call it
+    in the transaction of the decision; an account erased already is left alone."""
+    with transaction.atomic():
+        rows = list(
+            get_user_model()
+            .objects.select_for_update()
+            .filter(pk__in=list(user_ids), erased_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "email", "full_name", "phone")
+        )
+        if rows:
+            _users_erase(rows=rows, action="account.erase", actor=actor, details=details or {})
+    return len(rows)
+
+
+def _users_erase(*, rows: list[tuple], action: str, details: dict, actor: Any = None) -> None:
+    """Erase the users of `rows` (id, email, full name, phone): every app's eraser, the traces of their
+    log-ins and the account; one audit event `action` per user. Call it in a transaction.
+
+    What stays: the account's id (as erased-<id>@erased.invalid, inactive, without password), its agreement
+    dates, the acceptance records without IP or browser, the requests without contact details or the person's
+    own words, the emails without address or content, and the audit events without their personal part.
+    """
+    User = get_user_model()
+    user_ids = [row[0] for row in rows]
+    emails = [row[1] for row in rows]
+    for eraser in _erasers():
+        eraser(user_ids=user_ids, emails=emails)
+    _account_traces_erase(
+        user_ids=user_ids, emails=emails, names=[str(value) for row in rows for value in row[2:]]
+    )
+    stamp = timezone.now()
+    User.objects.filter(pk__in=user_ids).update(
+        email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
+        email_verified_at=None,
+        full_name="",
+        phone="",
+        password=make_password(None),
+        is_active=False,
+        last_login=None,
+        last_used_at=None,
+        erased_at=stamp,
+    )
+    PurposeWithdrawal.objects.filter(user_id__in=user_ids).delete()
+    audit_events_record(
+        [
+            audit_event_build(
+                actor=actor,
+                action=action,
+                target_type=User._meta.label_lower,
+                target_id=str(pk),
+                target_label=f"erased-{pk}",
+                details=details,
             )
-            PurposeWithdrawal.objects.filter(user_id__in=user_ids).delete()
-            audit_events_record(
-                [
-                    audit_event_build(
-                        action="retention.erase",
-                        target_type=User._meta.label_lower,
-                        target_id=str(pk),
-                        target_label=f"erased-{pk}",
-                        details={"retention_years": settings.RETENTION_YEARS},
-                    )
-                    for pk in user_ids
-                ]
-            )
-            consent_change_announce(user_ids=user_ids, event=ConsentEvent.ACCOUNT_ERASED, at=stamp)
-            erased += len(user_ids)
+            for pk in user_ids
+        ]
+    )
+    consent_change_announce(user_ids=user_ids, event=ConsentEvent.ACCOUNT_ERASED, at=stamp)
 
 
 def _account_traces_erase(*, user_ids: list[int], emails: list[str], names: list[str]) -> None:
@@ -388,3 +424,153 @@ def user_agreement_end(*, user, at=None, actor=None, details: dict | None = None
 def user_view_record(*, user, actor, ip: str | None = None) -> None:
     """Record that a staff member opened a user's account and its privacy data (policy clause 3.4)."""
     audit_event_record(actor=actor, action="account.view", target=user, ip=ip)
+
+
+# --- The rights of the data subject: correction, blocking, objection --------------------------------
+
+# The account's details staff may correct for a granted correction request. The email changes only through
+# the confirm-your-address flow: the account takes the new address unconfirmed, and the link goes there.
+CORRECTABLE_FIELDS = ("full_name", "phone", "email")
+
+
+def user_details_correct(
+    *, user, changes: dict[str, Any], actor: Any, reference: str, ip: str | None = None
+) -> list[dict[str, str]]:
+    """Correct the account's details as a granted correction request asks; return what changed, as
+    [{"field", "old", "new"}] (a value that is the same already is not a change).
+
+    `changes` maps fields of CORRECTABLE_FIELDS to their new values. Each change is one `account.correct`
+    audit event naming the field and the request; its old and new values are in the event's personal part,
+    which erasure of the person's data clears. A new email address is taken unconfirmed and the link that
+    confirms it is emailed to it (the existing confirm-your-address flow); an address another account has
+    is refused. Raise ValidationError when a value is not valid, changing nothing.
+    """
+    unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS))
+    if unknown:
+        raise ValidationError(_("These details cannot be corrected here: %(fields)s.") % {"fields": unknown})
+    User = get_user_model()
+    made: list[dict[str, str]] = []
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            if locked.erased_at is not None:
+                raise ValidationError(_("This account's data has been erased."), code="erased")
+            before = {field: str(getattr(locked, field) or "") for field in CORRECTABLE_FIELDS}
+            for field in CORRECTABLE_FIELDS:
+                if field not in changes:
+                    continue
+                value = " ".join(str(changes[field] or "").split())
+                if field == "email":
+                    value = User.objects.normalize_email(value).lower()
+                setattr(locked, field, value)
+            locked.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+            after = {field: str(getattr(locked, field) or "") for field in CORRECTABLE_FIELDS}
+            made = [
+                {"field": field, "old": before[field], "new": after[field]}
+                for field in CORRECTABLE_FIELDS
+                if field in changes and before[field] != after[field]
+            ]
+            if not made:
+                return []
+            fields = [change["field"] for change in made]
+            email_changed = "email" in fields
+            if email_changed:
+                if User.objects.filter(email__iexact=locked.email).exclude(pk=locked.pk).exists():
+                    raise ValidationError(
+                        _("Another account has the address %(email)s.") % {"email": locked.email},
+                        code="email_taken",
+                    )
+                locked.email_verified_at = None
+                fields.append("email_verified_at")
+            locked.save(update_fields=fields)
+            audit_events_record(
+                [
+                    audit_event_build(
+                        actor=actor,
+                        action="account.correct",
+                        target=locked,
+                        details={"field": change["field"], "reference": reference},
+                        personal={"old": change["old"], "new": change["new"]},
+                        ip=ip,
+                    )
+                    for change in made
+                ]
+            )
+            if email_changed:
+                outbox_emails_queue(emails=[emails.email_verification(locked)])
+    except IntegrityError as exc:  # the address was taken meanwhile
+        raise ValidationError(_("Another account has this address."), code="email_taken") from exc
+    for field in (*CORRECTABLE_FIELDS, "email_verified_at"):
+        setattr(user, field, getattr(locked, field))
+    return made
+
+
+def user_block(*, user, reference: str, actor: Any = None, at: datetime | None = None) -> bool:
+    """Block the user's data for the granted request `reference`: from `at`, nothing is collected, used,
+    shared, changed or erased (the sweeps and notices skip the user, consent-status and the webhooks say
+    so) until user_unblock. Return False when the data was blocked already (the first blocking stays)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = (
+            get_user_model()
+            .objects.filter(pk=user.pk, blocked_at__isnull=True, erased_at__isnull=True)
+            .update(blocked_at=at, blocked_reference=reference[:20])
+        )
+        if updated:
+            user.blocked_at, user.blocked_reference = at, reference[:20]
+            audit_event_record(
+                actor=actor, action="account.block", target=user, details={"reference": reference}
+            )
+            consent_change_announce(user_ids=[user.pk], event=ConsentEvent.PROCESSING_BLOCKED, at=at)
+    return bool(updated)
+
+
+def user_unblock(*, user, reference: str, actor: Any = None, at: datetime | None = None) -> bool:
+    """Lift the blocking of the user's data (staff, on the blocking request `reference`); processing may
+    resume. Return False when the data was not blocked."""
+    at = at or timezone.now()
+    User = get_user_model()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk, blocked_at__isnull=False).first()
+        if locked is None:
+            return False
+        details = {
+            "reference": reference,
+            "blocked_by": locked.blocked_reference,
+            "blocked_at": locked.blocked_at.isoformat(),
+        }
+        User.objects.filter(pk=user.pk).update(blocked_at=None, blocked_reference="")
+        user.blocked_at, user.blocked_reference = None, ""
+        audit_event_record(actor=actor, action="account.unblock", target=user, details=details)
+        consent_change_announce(user_ids=[user.pk], event=ConsentEvent.PROCESSING_UNBLOCKED, at=at)
+    return True
+
+
+def user_automated_processing_object(
+    *, user, reference: str, actor: Any = None, at: datetime | None = None
+) -> bool:
+    """Record that the user objected to decisions about them made solely by automated processing (a
+    granted objection, Law on Personal Data, Art. 19-1); consent-status and the webhooks tell the other
+    services. Return False when it was recorded already (the first record stays)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = (
+            get_user_model()
+            .objects.filter(pk=user.pk, automated_processing_objected_at__isnull=True, erased_at__isnull=True)
+            .update(
+                automated_processing_objected_at=at, automated_processing_objection_reference=reference[:20]
+            )
+        )
+        if updated:
+            user.automated_processing_objected_at = at
+            user.automated_processing_objection_reference = reference[:20]
+            audit_event_record(
+                actor=actor,
+                action="account.automated_processing_object",
+                target=user,
+                details={"reference": reference},
+            )
+            consent_change_announce(
+                user_ids=[user.pk], event=ConsentEvent.AUTOMATED_PROCESSING_OBJECTED, at=at
+            )
+    return bool(updated)

@@ -302,11 +302,14 @@ def breach_amend(
 
 
 def breach_notice_recipients(notice: BreachNotice) -> QuerySet:
-    """Return the users a notice goes to (erased accounts never; for a list, any account still there)."""
+    """Return the users a notice goes to (erased accounts never; for a list, any account still there).
+
+    A person whose data is blocked is told too: the notice is owed to them, not processing for a purpose.
+    """
     User = get_user_model()
     if notice.audience == BreachNotice.Audience.IDS:
         return User.objects.filter(pk__in=notice.user_ids, erased_at__isnull=True)
-    users = users_in_agreement()
+    users = users_in_agreement(blocked=True)
     if notice.audience == BreachNotice.Audience.JOINED:
         if notice.joined_from:
             users = users.filter(

@@ -7,6 +7,7 @@ class OutboxEmail(models.Model):
     """An email the portal owes someone. Written with the change that caused it, delivered after commit."""
 
     class Status(models.TextChoices):
+        HELD = "held", _("Held until its contents are complete")
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
@@ -49,6 +50,15 @@ class OutboxEmail(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    erase_when_sent = models.BooleanField(
+        _("erase once sent"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "The address and contents are erased as soon as the email is sent: the last letter to a person "
+            "whose data is destroyed."
+        ),
+    )
 
     class Meta:
         verbose_name = _("outbox email")

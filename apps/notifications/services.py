@@ -64,6 +64,50 @@ def outbox_email_build(
     )
 
 
+def outbox_email_hold(*, email: OutboxEmail) -> OutboxEmail | None:
+    """Write `email` to the outbox held: it is not sent until outbox_email_release completes it (a letter
+    whose facts are still coming in). Returns the row, or None when its dedup_key exists already."""
+    email.status = OutboxEmail.Status.HELD
+    if OutboxEmail.objects.filter(dedup_key=email.dedup_key).exists():
+        return None
+    email.save()
+    return email
+
+
+def outbox_email_held_add(*, dedup_key: str, key: str, item: Any) -> bool:
+    """Append `item` to the list `key` of the context of the held email with this key (a fact the letter
+    waits for, as it comes in); False when no such email is held. The row stays locked until the caller's
+    transaction ends, so facts added at the same time are all kept."""
+    with transaction.atomic():
+        email = (
+            OutboxEmail.objects.select_for_update()
+            .filter(dedup_key=dedup_key, status=OutboxEmail.Status.HELD)
+            .first()
+        )
+        if email is None:
+            return False
+        email.context = {**email.context, key: [*email.context.get(key, []), item]}
+        email.save(update_fields=["context", "updated_at"])
+    return True
+
+
+def outbox_email_release(*, dedup_key: str) -> OutboxEmail | None:
+    """Deliver the held email with this key after commit; return it, or None when no such email is held
+    (released already)."""
+    with transaction.atomic():
+        email = (
+            OutboxEmail.objects.select_for_update()
+            .filter(dedup_key=dedup_key, status=OutboxEmail.Status.HELD)
+            .first()
+        )
+        if email is None:
+            return None
+        email.status = OutboxEmail.Status.PENDING
+        email.save(update_fields=["status", "updated_at"])
+        outbox_schedule_delivery(email_ids=[email.pk])
+    return email
+
+
 def outbox_emails_queue(*, emails: list[OutboxEmail]) -> list[OutboxEmail]:
     """Write these rows to the outbox, in one statement, and deliver them after commit, in one task.
 
@@ -296,7 +340,16 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
         email.last_error = ""
         email.claimed_at = None
     fields = ["status", "sent_at", "updated_at", "last_error", "claimed_at", "provider_message_id"]
-    OutboxEmail.objects.bulk_update(emails, fields)
+    with transaction.atomic():
+        OutboxEmail.objects.bulk_update(emails, fields)
+        erased = [email.pk for email in emails if email.erase_when_sent]
+        if erased:
+            from apps.audit.services import audit_personal_data_erase
+
+            OutboxEmail.objects.filter(pk__in=erased).update(
+                to=ERASED_EMAIL, reply_to="", context={}, tracking_detail="", updated_at=now
+            )
+            audit_personal_data_erase(targets={OutboxEmail._meta.label_lower: erased})
 
 
 def _record_failure(email: OutboxEmail, exc: Exception) -> None:
@@ -412,16 +465,19 @@ def outbox_tracking_record(*, provider_message_id: str, status: str, detail: str
     """Record the provider's delivery report on the outbox rows it sent with this message id.
 
     Returns how many rows changed. Unknown ids change nothing (the provider may report on mail the portal
-    did not send through the outbox).
+    did not send through the outbox). A row whose address was erased takes the status only: the report's
+    detail may quote the address.
     """
     if not provider_message_id or status not in _TRACKING_RANK or status == OutboxEmail.Tracking.NONE:
         return 0
     stronger = [value for value, rank in _TRACKING_RANK.items() if rank > _TRACKING_RANK[status]]
-    return (
-        OutboxEmail.objects.filter(provider_message_id=provider_message_id)
-        .exclude(tracking_status__in=stronger)
-        .update(tracking_status=status, tracking_detail=(detail or "")[:500], updated_at=timezone.now())
+    rows = OutboxEmail.objects.filter(provider_message_id=provider_message_id).exclude(
+        tracking_status__in=stronger
     )
+    now = timezone.now()
+    return rows.exclude(to=ERASED_EMAIL).update(
+        tracking_status=status, tracking_detail=(detail or "")[:500], updated_at=now
+    ) + rows.filter(to=ERASED_EMAIL).update(tracking_status=status, tracking_detail="", updated_at=now)
 
 
 # --- Webhooks: signed POSTs to the company's other services (docs/webhooks.md) -------------------

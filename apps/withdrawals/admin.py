@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -28,8 +28,13 @@ from apps.core.pagination import LargeTablePaginator
 
 from . import selectors, services
 from .access_package import access_package_file
+from .corrections import correction_items
+from .details import details_for_display
 from .forms import (
     AssignForm,
+    ConfirmGrantForm,
+    CorrectionGrantForm,
+    DestructionGrantForm,
     GrantForm,
     MessageForm,
     NoteForm,
@@ -37,6 +42,7 @@ from .forms import (
     RefuseForm,
     ThirdPartyConfirmForm,
     ThirdPartyForm,
+    UnblockForm,
 )
 from .models import (
     AccessPackage,
@@ -57,6 +63,7 @@ SUPPORT_CONTACT_FIELDS = ["email", "phone", "postal_address", "reason", "ip"]
 REGISTER_PERMISSION = "withdrawals.add_withdrawalrequest"
 CONFIRM_THIRD_PARTY_PERMISSION = "withdrawals.change_thirdpartynotice"
 SCAN_PERMISSION = "withdrawals.view_applicationscan"
+MARK_DONE_PERMISSION = "connectors.mark_done_servicecall"
 
 
 class SupportMemberForm(forms.Form):
@@ -122,6 +129,19 @@ class DueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ServicesFilter(admin.SimpleListFilter):
+    title = _("connected services")
+    parameter_name = "services"
+
+    def lookups(self, request, model_admin):
+        return [("unanswered", _("A connected service has not answered, with the term nearly over"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unanswered":
+            return queryset.filter(pk__in=selectors.withdrawal_requests_services_unanswered())
+        return queryset
+
+
 class ThirdPartiesFilter(admin.SimpleListFilter):
     title = _("third parties")
     parameter_name = "third_parties"
@@ -151,6 +171,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     change_form_template = "withdrawals/admin/change_form.html"
     list_display = [
         "reference_or_unconfirmed",
+        "request_type",
         "requester_display",
         "scope",
         "status",
@@ -165,8 +186,10 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
         "due_date": ("due_at",),
     }
     list_filter = [
+        "request_type",
         "status",
         DueFilter,
+        ServicesFilter,
         ThirdPartiesFilter,
         ("assignee", admin.RelatedOnlyFieldListFilter),
         "scope",
@@ -185,9 +208,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "reference",
+                    "request_type",
                     "status",
                     "scope",
                     "purposes_display",
+                    "details_display",
                     "reason",
                     "acknowledgement",
                     "language",
@@ -223,7 +248,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         names = [field.name for field in WithdrawalRequest._meta.fields]
-        return [*names, "purposes_display", "due_date", "days_left"]
+        return [*names, "purposes_display", "details_display", "due_date", "days_left"]
 
     def has_add_permission(self, request):
         return request.user.has_perm(REGISTER_PERMISSION)
@@ -307,6 +332,41 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     def purposes_display(self, obj):
         return ", ".join(obj.purpose_labels()) or "—"
 
+    @admin.display(description=_("what the person asks"))
+    def details_display(self, obj):
+        """The type's own answers: the corrections wanted as a table, the grounds, question or decision as
+        text (as the person's status page shows them)."""
+        corrections = correction_items(obj)
+        table = ""
+        if corrections:
+            table = format_html(
+                '<table class="wd-corrections"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+                '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+                gettext("Data"),
+                gettext("What is wrong"),
+                gettext("What it should be"),
+                format_html_join(
+                    "",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    ((item.label, item.current or "—", item.correct or "—") for item in corrections),
+                ),
+            )
+        shown = details_for_display(obj.request_type, obj.details if isinstance(obj.details, dict) else {})
+        rows = []
+        if obj.request_type == RequestType.ACCESS:
+            rows.append(
+                (
+                    gettext("What they most want to know"),
+                    shown.get("question") or gettext("everything Alilo holds about them"),
+                )
+            )
+        elif shown.get("grounds"):
+            rows.append((gettext("Why"), shown["grounds_label"]))
+        elif obj.request_type == RequestType.OBJECTION and shown.get("decision"):
+            rows.append((gettext("Decision or processing"), shown["decision"]))
+        listed = format_html_join("", "<p><strong>{}</strong>: {}</p>", rows) if rows else ""
+        return format_html("{}{}", table, listed) if table or listed else "—"
+
     @admin.display(description=_("due by (24:00 Almaty)"), ordering="due_at")
     def due_date(self, obj):
         last_day = selectors.withdrawal_last_day(obj)
@@ -379,6 +439,11 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             **({"grant": Step.GRANT, "refuse": Step.REFUSE} if can_decide else {}),
         }
         steps = {button for button, step in buttons.items() if step in allowed}
+        grant_form = self._grant_form(obj)
+        if grant_form is None:
+            steps.discard("grant")
+        if can_decide and selectors.withdrawal_unblock_allowed(obj):
+            steps.add("unblock")
         if "assign" in steps and obj.assignee_id != request.user.pk:
             steps.add("assign_me")
         can_show_support = (
@@ -402,13 +467,17 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
                     "support_grant",
                     "support_revoke",
                     "third_party_confirm",
+                    "unblock",
                     "package_rebuild",
                 )
             },
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or request.user.pk}),
             "message_form": MessageForm(),
-            "grant_form": GrantForm(),
+            "grant_form": grant_form,
+            "unblock_form": UnblockForm(),
             "refuse_form": RefuseForm(),
+            "service_calls": self._service_call_rows(request, obj),
+            "account": selectors.withdrawal_account(obj),
             "note_form": NoteForm(),
             "due_state": selectors.withdrawal_due_state(obj),
             "third_party_notices": selectors.withdrawal_third_party_notices(obj),
@@ -428,6 +497,75 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             ),
             **self._package_context(request, obj, can_change=can_change),
         }
+
+    @staticmethod
+    def _grant_form(obj, data=None):
+        """The form that grants a request of this type, or None where this page has no grant for it."""
+        request_type = obj.request_type
+        if request_type == RequestType.WITHDRAWAL:
+            return GrantForm(data)
+        if request_type == RequestType.CORRECTION:
+            return CorrectionGrantForm(data, withdrawal=obj)
+        if request_type == RequestType.DESTRUCTION:
+            return DestructionGrantForm(data, withdrawal=obj)
+        if request_type in (RequestType.ACCESS, RequestType.BLOCKING, RequestType.OBJECTION):
+            return ConfirmGrantForm(data, request_type=request_type)
+        return None
+
+    def _grant(self, request, obj, *, actor, ip):
+        form = self._grant_form(obj, request.POST)
+        if form is None:
+            raise Http404
+        if not form.is_valid():
+            return self._form_errors(request, form)
+        request_type = obj.request_type
+        if request_type == RequestType.WITHDRAWAL:
+            services.withdrawal_request_grant(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("Withdrawal granted. The requester and the third parties are being emailed.")
+        if request_type == RequestType.ACCESS:
+            services.withdrawal_request_grant(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("Access granted. The data package is released and the requester is being emailed.")
+        if request_type == RequestType.CORRECTION:
+            services.correction_request_grant(
+                withdrawal=obj,
+                actor=actor,
+                changes=form.cleaned_data["changes"],
+                note=form.cleaned_data["note"],
+                ip=ip,
+            )
+            return gettext(
+                "Correction granted. The changes are applied, passed to the connected services that hold "
+                "the data, and the requester is being emailed."
+            )
+        if request_type == RequestType.BLOCKING:
+            services.blocking_request_grant(withdrawal=obj, actor=actor, ip=ip)
+            return gettext(
+                "Blocking granted. The account is blocked, the connected services are being told, and the "
+                "requester is being emailed."
+            )
+        if request_type == RequestType.OBJECTION:
+            services.objection_request_grant(withdrawal=obj, actor=actor, ip=ip)
+            return gettext("Objection granted and recorded. The requester is being emailed.")
+        services.destruction_request_grant(withdrawal=obj, actor=actor, ip=ip)
+        return gettext(
+            "Destruction granted. The portal's data is erased and the connected services are asked to "
+            "destroy theirs; the closing letter goes once each has answered."
+        )
+
+    def _service_call_rows(self, request, obj) -> list[dict]:
+        """Each connected service's call for the request, with a link to mark it done by hand where the
+        staff member may and it has no answer yet."""
+        can_mark = request.user.has_perm(MARK_DONE_PERMISSION)
+        rows = []
+        for call in selectors.withdrawal_service_calls(obj):
+            url = ""
+            if can_mark and not call.is_final:
+                try:
+                    url = reverse("admin:connectors_servicecall_mark_done", args=[call.pk])
+                except NoReverseMatch:
+                    url = ""
+            rows.append({"call": call, "mark_done_url": url})
+        return rows
 
     def _package_context(self, request, obj, *, can_change: bool) -> dict:
         """The access package's state, preview and rebuild, on an access request's page."""
@@ -492,7 +630,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             raise Http404
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        if step in ("grant", "refuse") and not request.user.has_perm(DECIDE_PERMISSION):
+        if step in ("grant", "refuse", "unblock") and not request.user.has_perm(DECIDE_PERMISSION):
             raise PermissionDenied
         if step in ("support_grant", "support_revoke") and not request.user.has_perm(
             SUPPORT_ACCESS_PERMISSION
@@ -542,11 +680,18 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             )
             return gettext("The requester was asked for information. The term keeps running while you wait.")
         if step == "grant":
-            form = GrantForm(request.POST)
+            return self._grant(request, obj, actor=actor, ip=ip)
+        if step == "unblock":
+            form = UnblockForm(request.POST)
             if not form.is_valid():
                 return self._form_errors(request, form)
-            services.withdrawal_request_grant(withdrawal=obj, actor=actor, ip=ip)
-            return gettext("Withdrawal granted. The requester and the third parties are being emailed.")
+            services.blocking_request_unblock(
+                withdrawal=obj, actor=actor, note=form.cleaned_data["note"], ip=ip
+            )
+            return gettext(
+                "Blocking lifted. The account is unblocked, the connected services are being told, and the "
+                "requester is being emailed."
+            )
         if step == "refuse":
             form = RefuseForm(request.POST)
             if not form.is_valid():
@@ -554,7 +699,9 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             services.withdrawal_request_refuse(
                 withdrawal=obj, actor=actor, reason=form.cleaned_data["reason"], ip=ip
             )
-            return gettext("Withdrawal refused. The requester is being emailed the reason.")
+            if obj.request_type == RequestType.WITHDRAWAL:
+                return gettext("Withdrawal refused. The requester is being emailed the reason.")
+            return gettext("Request refused. The requester is being emailed the reason.")
         if step == "note":
             form = NoteForm(request.POST)
             if not form.is_valid():
@@ -645,7 +792,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
             "withdrawals/admin/bulk_assign.html",
             {
                 **self.admin_site.each_context(request),
-                "title": gettext("Assign withdrawal requests"),
+                "title": gettext("Assign requests"),
                 "opts": self.opts,
                 "queryset": queryset,
                 "form": form,
@@ -694,6 +841,7 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
 
         columns = [
             (_("reference"), lambda obj: obj.reference or ""),
+            (_("type"), lambda obj: obj.get_request_type_display()),
             (_("status"), lambda obj: obj.get_status_display()),
             (_("scope"), lambda obj: obj.get_scope_display()),
             (_("purposes"), lambda obj: "; ".join(obj.purpose_labels())),
@@ -721,14 +869,22 @@ class WithdrawalRequestStatusAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, a
     Privacy officer has shown one request's contact details to the member asking (SupportAccess)."""
 
     audit_view = staticmethod(audit_view_record)
-    list_display = ["reference", "full_name", "status", "due_date", "days_left"]
+    list_display = ["reference", "request_type", "full_name", "status", "due_date", "days_left"]
     list_display_fields = {"due_date": ("due_at",)}
-    list_filter = ["status", DueFilter]
+    list_filter = ["request_type", "status", DueFilter]
     search_fields = ["reference", "full_name"]
     show_full_result_count = False
     ordering = ["-verified_at", "-id"]
     actions = None
-    fields = ["reference", "full_name", "status", "due_date", "days_left", "requester_timeline"]
+    fields = [
+        "reference",
+        "request_type",
+        "full_name",
+        "status",
+        "due_date",
+        "days_left",
+        "requester_timeline",
+    ]
     readonly_fields = fields
 
     due_date = WithdrawalRequestAdmin.due_date
@@ -742,7 +898,7 @@ class WithdrawalRequestStatusAdmin(PersonalDataAdminMixin, ReadOnlyAdminMixin, a
 
     def get_fields(self, request, obj=None):
         if obj is not None and support_access_granted(request, obj):
-            return [*self.fields[:2], *SUPPORT_CONTACT_FIELDS, *self.fields[2:]]
+            return [*self.fields[:3], *SUPPORT_CONTACT_FIELDS, *self.fields[3:]]
         return self.fields
 
     def get_readonly_fields(self, request, obj=None):

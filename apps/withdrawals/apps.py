@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class WithdrawalsConfig(AppConfig):
     name = "apps.withdrawals"
     label = "withdrawals"
-    verbose_name = _("Withdrawals of consent")
+    verbose_name = _("Requests of data subjects")

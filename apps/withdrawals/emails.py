@@ -99,6 +99,11 @@ def facts(withdrawal: WithdrawalRequest, language: str) -> dict[str, Any]:
         }
 
 
+def dedup_key(withdrawal: WithdrawalRequest, name: str) -> str:
+    """Return the de-duplication key of the request's email called `name` (e.g. "decision")."""
+    return f"withdrawal:{withdrawal.pk}:{name}"
+
+
 def _service_name(withdrawal: WithdrawalRequest) -> str:
     """Return the name staff gave the connected service that filed the request, or "" for any other."""
     return withdrawal.filed_by_service.name if withdrawal.filed_by_service_id else ""
@@ -106,7 +111,7 @@ def _service_name(withdrawal: WithdrawalRequest) -> str:
 
 def _about(withdrawal: WithdrawalRequest, *, key: str, **fields: Any) -> OutboxEmail:
     return outbox_email_build(
-        topic=TOPIC, object_id=withdrawal.pk, dedup_key=f"withdrawal:{withdrawal.pk}:{key}", **fields
+        topic=TOPIC, object_id=withdrawal.pk, dedup_key=dedup_key(withdrawal, key), **fields
     )
 
 
@@ -182,6 +187,36 @@ def registration(withdrawal: WithdrawalRequest) -> list[OutboxEmail]:
     return [application, *receipt]
 
 
+def closing_letter(
+    withdrawal: WithdrawalRequest, *, to: str, language: str, had_account: bool, post_to: str = ""
+) -> OutboxEmail:
+    """The letter that closes a granted destruction request: what was destroyed, what was kept and why, and
+    (added when it is released) which connected services confirmed. Built before the request's contact
+    details are erased, so `to` is the only copy of the address; it is erased once the letter is sent.
+    Without an email address it goes to the privacy mailbox, with the postal address `post_to`, to be
+    posted."""
+    with translation.override(language):
+        type_label = str(RequestType(withdrawal.request_type).label)
+    email = _about(
+        withdrawal,
+        key="closing",
+        to=to,
+        template="destruction_closing",
+        language=language,
+        context={
+            "reference": withdrawal.reference,
+            "request_type_label": type_label,
+            "status_path": selectors.withdrawal_status_path(withdrawal),
+            "had_account": had_account,
+            "post_to": post_to,
+            "services": [],
+        },
+        reply_to=settings.PRIVACY_MAILBOX if not post_to else "",
+    )
+    email.erase_when_sent = True
+    return email
+
+
 def to_staff(withdrawal: WithdrawalRequest, *, event: str, key: str, text: str = "") -> OutboxEmail:
     """Tell the assignee (or the privacy mailbox) that the requester did something."""
     assignee = withdrawal.assignee
@@ -217,9 +252,16 @@ def to_third_party(withdrawal: WithdrawalRequest, party: ThirdParty) -> OutboxEm
 
 
 def due_digest(
-    *, today: date, overdue: list[dict], due_soon: list[dict], third_parties: list[dict]
+    *,
+    today: date,
+    overdue: list[dict],
+    due_soon: list[dict],
+    third_parties: list[dict],
+    by_type: list[dict] = (),
+    services: list[dict] = (),
 ) -> OutboxEmail:
-    """The daily list of overdue and nearly due requests to the privacy mailbox."""
+    """The daily list of overdue and nearly due requests to the privacy mailbox, counted by type, with the
+    connected services that have not answered near or past a due date."""
     language = settings.PRIVACY_MAILBOX_LANGUAGE
     return outbox_email_build(
         to=settings.PRIVACY_MAILBOX,
@@ -231,6 +273,8 @@ def due_digest(
             "due_soon": due_soon,
             "due_soon_days": settings.WITHDRAWAL_DUE_SOON_WORKING_DAYS,
             "third_parties": third_parties,
+            "by_type": list(by_type),
+            "services": list(services),
         },
         topic="withdrawal.digest",
         dedup_key=f"withdrawal-digest:{today.isoformat()}",

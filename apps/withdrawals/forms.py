@@ -10,6 +10,7 @@ from apps.core.validators import (
     validate_visible_text,
 )
 
+from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
 from .details import (
     CORRECTION_KEYS,
     CORRECTIONS_MAX,
@@ -439,6 +440,123 @@ class GrantForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I have checked the request; apply the withdrawal."),
         error_messages={"required": _("Tick the box to confirm that the withdrawal should be applied.")},
+    )
+
+
+class ConfirmGrantForm(forms.Form):
+    """The tick that grants an access request, a blocking or an objection: its label says what granting
+    does."""
+
+    LABELS = {
+        RequestType.ACCESS: _("I have checked the request and its data package; release the package."),
+        RequestType.BLOCKING: _("I have checked the request; block the data."),
+        RequestType.OBJECTION: _("I have checked the request; record the objection."),
+    }
+    confirm = forms.BooleanField(
+        error_messages={"required": _("Tick the box to confirm that the request should be granted.")}
+    )
+
+    def __init__(self, *args, request_type: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = self.LABELS.get(request_type, _("I have checked the request."))
+
+
+class DestructionGrantForm(forms.Form):
+    """Granting a destruction cannot be undone: staff type the request's reference to confirm it."""
+
+    confirm = forms.BooleanField(
+        label=_("I have checked the request; destroy the data."),
+        error_messages={"required": _("Tick the box to confirm that the data should be destroyed.")},
+    )
+    reference = forms.CharField(
+        label=_("Type the request's reference to confirm"),
+        max_length=20,
+        error_messages={"required": _("Type the request's reference to confirm the destruction.")},
+    )
+
+    def __init__(self, *args, withdrawal: WithdrawalRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.withdrawal = withdrawal
+
+    def clean_reference(self):
+        typed = self.cleaned_data["reference"].strip().upper()
+        if typed != (self.withdrawal.reference or "").upper():
+            raise forms.ValidationError(
+                _("The reference typed is not this request's; nothing was destroyed."), code="reference"
+            )
+        return typed
+
+
+class CorrectionGrantForm(forms.Form):
+    """What staff apply of a correction: for each item of data, a tick and its new value (filled in from
+    what the person asked), and a note for what was not changed."""
+
+    note = forms.CharField(
+        label=_("What was not changed, and why (the requester reads it)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_visible_multiline_text],
+    )
+
+    def __init__(self, *args, withdrawal: WithdrawalRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.withdrawal = withdrawal
+        asked = {item.field: item.correct for item in correction_items(withdrawal) if item.correctable}
+        self.rows = []
+        for field in CORRECTION_FIELDS:
+            label = correction_field_label(field)
+            apply = forms.BooleanField(label=label, required=False, initial=field in asked)
+            if field == "email":
+                value = forms.EmailField(max_length=254, validators=[validate_email_domain])
+            elif field == "phone":
+                value = PhoneNumberField(
+                    region="KZ",
+                    error_messages={"invalid": _("Enter a valid phone number, for example +7 701 234 5678.")},
+                )
+            else:
+                value = forms.CharField(max_length=1000, validators=[validate_visible_text])
+            value.required = False
+            value.label = label
+            value.initial = asked.get(field, "")
+            self.fields[f"apply_{field}"] = apply
+            self.fields[f"value_{field}"] = value
+            self.rows.append((field, label, field in asked, asked.get(field, "")))
+
+    def apply_field(self, field):
+        return self[f"apply_{field}"]
+
+    def value_field(self, field):
+        return self[f"value_{field}"]
+
+    def clean(self):
+        cleaned = super().clean()
+        changes = {}
+        for field in CORRECTION_FIELDS:
+            if not cleaned.get(f"apply_{field}"):
+                continue
+            value = cleaned.get(f"value_{field}")
+            if f"value_{field}" in self.errors:
+                continue
+            if not str(value or "").strip():
+                self.add_error(f"value_{field}", _("Give the new value of each correction you apply."))
+                continue
+            changes[field] = value.as_e164 if field == "phone" else str(value).strip()
+        if not changes and not self.errors:
+            raise forms.ValidationError(
+                _("Tick at least one correction to apply, or refuse the request."), code="empty"
+            )
+        cleaned["changes"] = changes
+        return cleaned
+
+
+class UnblockForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why the blocking is lifted (the requester reads it)"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say why the blocking is lifted; the requester reads it.")},
+        validators=[validate_visible_multiline_text],
     )
 
 

@@ -210,10 +210,10 @@ class WithdrawalRequest(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("withdrawal request")
-        verbose_name_plural = _("withdrawal requests")
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
         ordering = ["-created_at", "-id"]
-        permissions = [("decide_withdrawalrequest", _("Can grant or refuse withdrawal requests"))]
+        permissions = [("decide_withdrawalrequest", _("Can grant or refuse requests"))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(request_type="withdrawal", scope="all", acknowledgement=True, purposes=[])
@@ -312,14 +312,17 @@ class TimelineEntry(models.Model):
         REVIEW_STARTED = "review_started", _("Review started")
         INFORMATION_REQUESTED = "information_requested", _("More information requested")
         INFORMATION_PROVIDED = "information_provided", _("Information provided")
-        GRANTED = "granted", _("Withdrawal granted")
-        REFUSED = "refused", _("Withdrawal refused")
+        GRANTED = "granted", _("Request granted")
+        REFUSED = "refused", _("Request refused")
         CANCELLED = "cancelled", _("Request cancelled")
         THIRD_PARTIES_NOTIFIED = "third_parties_notified", _("Third parties told to stop processing")
         THIRD_PARTY_CONFIRMED = "third_party_confirmed", _("A third party confirmed it stopped")
         NOTE = "note", _("Internal note")
         SUPPORT_ACCESS_GRANTED = "support_access_granted", _("Contact details shown to Support")
         SUPPORT_ACCESS_REVOKED = "support_access_revoked", _("Contact details hidden from Support")
+        SERVICE_ANSWERED = "service_answered", _("A connected service answered")
+        UNBLOCKED = "unblocked", _("Blocking lifted")
+        CLOSING_LETTER = "closing_letter", _("Closing letter sent")
         PACKAGE_BUILT = "package_built", _("Data package prepared")
         PACKAGE_RELEASED = "package_released", _("Data package ready to download")
         PACKAGE_DOWNLOADED = "package_downloaded", _("Data package downloaded")
@@ -354,6 +357,10 @@ class TimelineEntry(models.Model):
                 condition=~models.Q(kind__in=["support_access_granted", "support_access_revoked"])
                 | models.Q(visible_to_requester=False),
                 name="withdrawals_timeline_support_access_is_internal",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="service_answered") | models.Q(visible_to_requester=False),
+                name="withdrawals_timeline_service_answer_is_internal",
             ),
         ]
         indexes = [models.Index(fields=["request", "created_at"], name="withdrawals_timeline_request")]

@@ -1,10 +1,11 @@
 """Reads of withdrawal requests: links, due dates, what the requester may see, staff lists."""
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, Exists, F, OuterRef, Q, QuerySet
 from django.http import QueryDict
@@ -13,7 +14,8 @@ from django.utils import timezone
 
 from apps.accounts.selectors import retention_cutoff
 from apps.calendars import working_days
-from apps.connectors.selectors import service_calls_of_request
+from apps.connectors.models import ServiceCall
+from apps.connectors.selectors import service_calls_of_request, service_calls_unanswered
 from apps.notifications.models import OutboxEmail
 from apps.notifications.selectors import outbox_emails_about
 from apps.notifications.services import ERASED_EMAIL
@@ -211,6 +213,48 @@ def withdrawal_third_party_notices(
     ]
 
 
+def withdrawal_service_calls(withdrawal: WithdrawalRequest) -> list[ServiceCall]:
+    """Return the request's calls to connected services, with their service, by action then name."""
+    return service_calls_of_request(withdrawal.pk) if withdrawal.pk else []
+
+
+def withdrawal_requests_services_unanswered(*, now: datetime | None = None) -> list[int]:
+    """Return the ids of the requests with a connected service's call still unanswered whose term is over
+    or ends within SERVICE_CALL_FLAG_HOURS_BEFORE_DUE hours."""
+    return sorted({call.request_id for call in service_calls_unanswered(now=now)})
+
+
+def withdrawal_account_proven(withdrawal: WithdrawalRequest):
+    """Return the account a request filed without one concerns: the account whose holder confirmed the
+    same address the requester proved with the emailed link; None otherwise (an address typed by staff
+    from a letter proves nothing, and an erased or unconfirmed account is nobody's to end)."""
+    if not withdrawal.requester_email_verified or not withdrawal.email:
+        return None
+    return (
+        get_user_model()
+        .objects.filter(
+            email__iexact=withdrawal.email, email_verified_at__isnull=False, erased_at__isnull=True
+        )
+        .first()
+    )
+
+
+def withdrawal_account(withdrawal: WithdrawalRequest):
+    """Return the account a request's effects apply to: the one it was filed from, or the one whose holder
+    confirmed the address the requester proved; None when there is none or its data is erased already."""
+    user = withdrawal.requester or withdrawal_account_proven(withdrawal)
+    return user if user is not None and user.erased_at is None else None
+
+
+def withdrawal_unblock_allowed(withdrawal: WithdrawalRequest) -> bool:
+    """Whether the request is a granted blocking whose blocking has not been lifted yet."""
+    return (
+        withdrawal.request_type == RequestType.BLOCKING
+        and withdrawal.status == WithdrawalRequest.Status.GRANTED
+        and not withdrawal.timeline.filter(kind=TimelineEntry.Kind.UNBLOCKED).exists()
+    )
+
+
 def withdrawal_scan(withdrawal: WithdrawalRequest) -> ApplicationScan | None:
     """Return the scan of the application (its metadata; the content is read only when it is opened)."""
     return ApplicationScan.objects.filter(request=withdrawal).defer("data").first()
@@ -292,18 +336,25 @@ class RequestFigures:
     decided: int
     median_days_to_decide: float | None
     third_parties_unconfirmed: int
+    open_by_type: dict[str, int] = field(default_factory=dict)
+    overdue_by_type: dict[str, int] = field(default_factory=dict)
+    services_unanswered: int = 0
 
 
 def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigures:
-    """Open requests by status, overdue ones, and the median time to decide over the last 90 days.
+    """Open requests by status and by type, overdue ones (by type too), the requests whose connected services
+    have not answered near or past the due date, and the median time to decide over the last 90 days.
 
     Two aggregate queries: one over the open requests (status index), one over the recent decisions
-    (decided_at index); no rows are loaded.
+    (decided_at index); no rows are loaded; and the calls not answered near a due date.
     """
     now = now or timezone.now()
     Status = WithdrawalRequest.Status
+    late = Q(due_at__lte=now)
     open_counts = WithdrawalRequest.objects.filter(status__in=WithdrawalRequest.OPEN_STATUSES).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in WithdrawalRequest.OPEN_STATUSES},
+        **{f"type_{value}": Count("pk", filter=Q(request_type=value)) for value in RequestType.values},
+        **{f"late_{value}": Count("pk", filter=Q(request_type=value) & late) for value in RequestType.values},
         overdue=Count("pk", filter=Q(status__in=WithdrawalRequest.OPEN_STATUSES, due_at__lte=now)),
         waiting_near_due=Count(
             "pk",
@@ -335,6 +386,9 @@ def withdrawal_dashboard_figures(*, now: datetime | None = None) -> RequestFigur
         decided=decided["count"],
         median_days_to_decide=round(median.total_seconds() / 86400, 1) if median is not None else None,
         third_parties_unconfirmed=ThirdPartyNotice.objects.filter(confirmed_at__isnull=True).count(),
+        open_by_type={value: open_counts[f"type_{value}"] for value in RequestType.values},
+        overdue_by_type={value: open_counts[f"late_{value}"] for value in RequestType.values},
+        services_unanswered=len(withdrawal_requests_services_unanswered(now=now)),
     )
 
 
@@ -370,6 +424,20 @@ def admin_dashboard_block(request) -> dict | None:
             "waiting_near_due_url": _changelist(due="waiting_near_due"),
             "third_parties_unconfirmed": figures.third_parties_unconfirmed,
             "third_parties_unconfirmed_url": _changelist(third_parties="unconfirmed"),
+            "types": [
+                {
+                    "type": value,
+                    "label": label,
+                    "count": figures.open_by_type[value],
+                    "overdue": figures.overdue_by_type[value],
+                    "url": _changelist(
+                        request_type__exact=value, status__in=",".join(WithdrawalRequest.OPEN_STATUSES)
+                    ),
+                }
+                for value, label in RequestType.choices
+            ],
+            "services_unanswered": figures.services_unanswered,
+            "services_unanswered_url": _changelist(services="unanswered"),
             "decided": figures.decided,
             "median_days": figures.median_days_to_decide,
             "decided_days": DASHBOARD_DECIDED_DAYS,

@@ -14,7 +14,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import SUPPORT
-from apps.accounts.services import user_agreement_end, user_consent_withdraw, user_purposes_withdraw
+from apps.accounts.services import (
+    CORRECTABLE_FIELDS,
+    user_agreement_end,
+    user_automated_processing_object,
+    user_block,
+    user_consent_withdraw,
+    user_data_erase,
+    user_details_correct,
+    user_purposes_withdraw,
+    user_unblock,
+)
 from apps.audit.services import (
     audit_event_build,
     audit_event_record,
@@ -22,12 +32,20 @@ from apps.audit.services import (
     audit_personal_data_erase,
 )
 from apps.calendars import working_days
-from apps.connectors.selectors import service_calls_all_final, service_calls_of_request
+from apps.connectors.models import Action, ServiceCall
+from apps.connectors.selectors import (
+    service_calls_all_final,
+    service_calls_of_request,
+    service_calls_unanswered,
+)
 from apps.connectors.services import service_calls_personal_data_erase, service_calls_start
 from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
+    outbox_email_held_add,
+    outbox_email_hold,
     outbox_email_queue,
+    outbox_email_release,
     outbox_emails_queue,
     outbox_personal_data_erase,
     outbox_topic_personal_data_erase,
@@ -35,6 +53,7 @@ from apps.notifications.services import (
 
 from . import emails, selectors, tokens
 from .access_package import access_package_document, access_package_html
+from .corrections import CORRECTION_FIELDS, correction_field_label, correction_items
 from .details import request_details_clean
 from .emails import TOPIC
 from .models import (
@@ -679,35 +698,22 @@ def withdrawal_due_dates_recompute(*, day: date, actor: Any = None) -> int:
     return moved
 
 
-def _account_proven_by(withdrawal: WithdrawalRequest):
-    """Return the account a request filed without one concerns: the account whose holder confirmed the
-    same address the requester proved with the emailed link; None otherwise (an address typed by staff
-    from a letter proves nothing, and an erased or unconfirmed account is nobody's to end)."""
-    if not withdrawal.requester_email_verified or not withdrawal.email:
-        return None
-    return (
-        get_user_model()
-        .objects.filter(
-            email__iexact=withdrawal.email,
-            email_verified_at__isnull=False,
-            erased_at__isnull=True,
-        )
-        .first()
-    )
-
-
 def withdrawal_request_grant(
     *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
 ) -> WithdrawalRequest:
-    """Grant the withdrawal and apply it: consent and agreement for a full one, third parties told."""
+    """Grant a withdrawal and apply it: consent and agreement for a full one, third parties told; or grant an
+    access request, releasing its package. The other types have their own grant (correction_request_grant,
+    blocking_request_grant, destruction_request_grant, objection_request_grant)."""
     with transaction.atomic():
         locked = _locked(withdrawal, Step.GRANT)
+        if locked.request_type not in (RequestType.WITHDRAWAL, RequestType.ACCESS):
+            raise TransitionNotAllowed(_("Grant this request with the form of its own type."))
         now = timezone.now()
         locked.status = Status.GRANTED
         locked.decided_at = now
         locked.pause_started_at = None
         locked.save()
-        user = locked.requester or _account_proven_by(locked)
+        user = locked.requester or selectors.withdrawal_account_proven(locked)
         effects: dict[str, Any] = {"user": user.pk if user else None}
         if user is not None and locked.scope == WithdrawalRequest.Scope.ALL:
             details = {"withdrawal": locked.reference}
@@ -719,7 +725,12 @@ def withdrawal_request_grant(
             effects["purposes_withdrawn"] = user_purposes_withdraw(
                 user=user, purposes=locked.purposes, reference=locked.reference, at=now, actor=actor
             )
-        parties = list(ThirdParty.objects.filter(active=True).order_by("name"))
+        # Third parties are told to stop processing for a withdrawal only, not for an access request.
+        parties = (
+            list(ThirdParty.objects.filter(active=True).order_by("name"))
+            if locked.request_type == RequestType.WITHDRAWAL
+            else []
+        )
         if parties:
             names = ", ".join(party.name for party in parties)
             _timeline(locked, kind=Kind.THIRD_PARTIES_NOTIFIED, visible=False, text=names, actor=actor)
@@ -863,6 +874,9 @@ def _requests_anonymise(ids: list[int]) -> int:
     TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
         text=""
     )
+    # What the calls to connected services carried about the person (a call still owed an answer keeps it
+    # until it is answered: a destroy call must still name the person).
+    service_calls_personal_data_erase(request_ids=ids)
     # A scan of a letter is the person's own words and details, like the form's: it goes too.
     ApplicationScan.objects.filter(request_id__in=ids).delete()
     _access_packages_erase(ids, now=timezone.now())
@@ -943,9 +957,10 @@ def withdrawal_unverified_purge(*, now: datetime | None = None) -> int:
 
 
 def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | None:
-    """Email the privacy mailbox the overdue and nearly due requests (those waiting for the requester
-    flagged), and the third parties that have not confirmed they stopped within the term; nothing when
-    there is nothing to say."""
+    """Email the privacy mailbox the overdue and nearly due requests of every type (counted by type; those
+    waiting for the requester flagged), the connected services that have not answered a call with its
+    request's term nearly over or over (connectors.selectors.service_calls_unanswered), and the third
+    parties that have not confirmed they stopped within the term; nothing when there is nothing to say."""
     now = now or timezone.now()
     overdue = list(selectors.withdrawal_requests_overdue(now=now).select_related("assignee"))
     due_soon = list(selectors.withdrawal_requests_due_soon(now=now).select_related("assignee"))
@@ -953,15 +968,18 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
         notice
         for notice in selectors.third_party_notices_unconfirmed().filter(request__due_at__lte=now)[:200]
     ]
-    if not overdue and not due_soon and not parties_late:
+    calls = service_calls_unanswered(now=now)[:200]
+    if not overdue and not due_soon and not parties_late and not calls:
         return None
     language = settings.PRIVACY_MAILBOX_LANGUAGE
 
     def row(withdrawal: WithdrawalRequest) -> dict[str, Any]:
         with translation.override(language):
             status_label = str(withdrawal.get_status_display())
+            type_label = str(withdrawal.get_request_type_display())
         return {
             "reference": withdrawal.reference,
+            "type_label": type_label,
             "full_name": withdrawal.full_name,
             "email": withdrawal.email,
             "status_label": status_label,
@@ -975,10 +993,35 @@ def withdrawal_due_digest_send(*, now: datetime | None = None) -> OutboxEmail | 
             else "",
         }
 
+    def call_row(call: ServiceCall) -> dict[str, Any]:
+        with translation.override(language):
+            action_label, state_label = str(call.get_action_display()), str(call.get_state_display())
+        return {
+            "reference": call.request.reference,
+            "service": call.service.name,
+            "action_label": action_label,
+            "state_label": state_label,
+            "attempts": call.attempts,
+            "overdue": call.request.due_at <= now,
+            "due_date": emails.day_text(selectors.withdrawal_last_day(call.request), language),
+            "admin_path": selectors.withdrawal_admin_path(call.request),
+        }
+
+    with translation.override(language):
+        by_type = [
+            {
+                "label": str(label),
+                "overdue": sum(item.request_type == value for item in overdue),
+                "due_soon": sum(item.request_type == value for item in due_soon),
+            }
+            for value, label in RequestType.choices
+        ]
     digest = emails.due_digest(
         today=working_days.local_date(now),
         overdue=[row(item) for item in overdue],
         due_soon=[row(item) for item in due_soon],
+        by_type=[counts for counts in by_type if counts["overdue"] or counts["due_soon"]],
+        services=[call_row(call) for call in calls],
         third_parties=[
             {
                 "reference": notice.request.reference,
@@ -1031,6 +1074,342 @@ def withdrawal_support_access_revoke(
     return bool(deleted)
 
 
+# --- Decisions on the other rights: correction, blocking, destruction, objection --------------------
+
+
+def _granted(withdrawal: WithdrawalRequest, request_type: str) -> WithdrawalRequest:
+    """Return the request's row locked and marked granted now, once its status allows it and it is of
+    `request_type`. Call it in a transaction."""
+    locked = _locked(withdrawal, Step.GRANT)
+    if locked.request_type != request_type:
+        raise TransitionNotAllowed(_("Grant this request with the form of its own type."))
+    locked.status = Status.GRANTED
+    locked.decided_at = timezone.now()
+    locked.pause_started_at = None
+    locked.save()
+    return locked
+
+
+def _service_names(calls: list[ServiceCall]) -> list[str]:
+    return [call.service.name for call in calls]
+
+
+def correction_request_grant(
+    *,
+    withdrawal: WithdrawalRequest,
+    actor: Any,
+    changes: dict[str, str],
+    note: str = "",
+    ip: str | None = None,
+) -> WithdrawalRequest:
+    """Grant a correction: apply `changes` ({field: new value}, fields of details.CORRECTION_FIELDS) to what
+    the portal holds (the account's name, phone and email, through accounts.services.user_details_correct:
+    each change audited with its old value) and pass each change to the connected services that hold the
+    field.
+
+    Staff may apply only part of what was asked (a partial grant): `note` then says what was not changed and
+    why; the requester sees it on the request's page and in the decision email, which lists every change.
+    Raise ValidationError (nothing changed) for a field that cannot be corrected, an empty or invalid value,
+    or a partial grant without a note.
+    """
+    unknown = sorted(set(changes) - set(CORRECTION_FIELDS))
+    if unknown:
+        raise ValidationError(_("These details cannot be corrected: %(fields)s.") % {"fields": unknown})
+    changes = {field: " ".join(str(value or "").split()) for field, value in changes.items()}
+    if not changes:
+        raise ValidationError(
+            _("Tick at least one correction to apply, or refuse the request."), code="empty"
+        )
+    if not all(changes.values()):
+        raise ValidationError(_("Give the new value of each correction you apply."), code="value")
+    note = _clean_text(note)
+    asked = {item.field for item in correction_items(withdrawal)}
+    partial = bool(asked - set(changes))
+    if partial and not note:
+        raise ValidationError(
+            _("Say what was not changed and why; the requester reads it."), code="partial_note"
+        )
+    with transaction.atomic():
+        locked = _granted(withdrawal, RequestType.CORRECTION)
+        user = selectors.withdrawal_account(locked)
+        portal = {field: value for field, value in changes.items() if field in CORRECTABLE_FIELDS}
+        made = []
+        if user is not None and portal:
+            made = user_details_correct(
+                user=user, changes=portal, actor=actor, reference=locked.reference, ip=ip
+            )
+        corrected = {change["field"]: change for change in made}
+        calls = service_calls_start(
+            request=locked,
+            action=Action.CORRECT,
+            changes=[
+                {"field": field, "value": corrected[field]["new"], "old": corrected[field]["old"]}
+                if field in corrected
+                else {"field": field, "value": value}
+                for field, value in changes.items()
+            ],
+            actor=actor,
+        )
+        _timeline(locked, kind=Kind.GRANTED, visible=True, text=note, actor=actor)
+        _audit(
+            locked,
+            action="grant",
+            actor=actor,
+            ip=ip,
+            user=user.pk if user else None,
+            fields=sorted(changes),
+            portal_fields=sorted(corrected),
+            partial=partial,
+            services=[call.service_id for call in calls],
+        )
+        with translation.override(locked.language):
+            listed = [
+                {
+                    "label": correction_field_label(field),
+                    "value": corrected[field]["new"] if field in corrected else value,
+                    "in_portal": field in corrected,
+                }
+                for field, value in changes.items()
+            ]
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked,
+                template="correction_granted",
+                key="decision",
+                changes=listed,
+                partial=partial,
+                note=note,
+                new_email=corrected["email"]["new"] if "email" in corrected else "",
+                services=_service_names(calls),
+            )
+        )
+    return _refresh(withdrawal, locked)
+
+
+def blocking_request_grant(
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+) -> WithdrawalRequest:
+    """Grant a blocking: the account is marked blocked (nothing of the person's data is collected, used,
+    shared, changed or erased until it is lifted; consent-status and the webhooks say so) and every
+    connected service that can is called to block it."""
+    with transaction.atomic():
+        locked = _granted(withdrawal, RequestType.BLOCKING)
+        user = selectors.withdrawal_account(locked)
+        blocked = (
+            user_block(user=user, reference=locked.reference, actor=actor, at=locked.decided_at)
+            if user is not None
+            else False
+        )
+        calls = service_calls_start(request=locked, action=Action.BLOCK, actor=actor)
+        _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
+        _audit(
+            locked,
+            action="grant",
+            actor=actor,
+            ip=ip,
+            user=user.pk if user else None,
+            blocked=blocked,
+            services=[call.service_id for call in calls],
+        )
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked,
+                template="blocking_granted",
+                key="decision",
+                has_account=user is not None,
+                services=_service_names(calls),
+            )
+        )
+    return _refresh(withdrawal, locked)
+
+
+def blocking_request_unblock(
+    *, withdrawal: WithdrawalRequest, actor: Any, note: str, ip: str | None = None
+) -> WithdrawalRequest:
+    """Lift the blocking a granted blocking request put in place: the account is unblocked and every
+    connected service that can is called to unblock; `note` says why and the requester reads it. Once only.
+    """
+    note = _clean_text(note)
+    if not note:
+        raise TransitionNotAllowed(_("Say why the blocking is lifted; the requester reads it."))
+    with transaction.atomic():
+        locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
+        if not selectors.withdrawal_unblock_allowed(locked):
+            raise TransitionNotAllowed(_("Only a granted blocking request not lifted yet can be unblocked."))
+        user = selectors.withdrawal_account(locked)
+        lifted = (
+            user_unblock(user=user, reference=locked.reference, actor=actor) if user is not None else False
+        )
+        calls = service_calls_start(request=locked, action=Action.UNBLOCK, actor=actor)
+        _timeline(locked, kind=Kind.UNBLOCKED, visible=True, text=note, actor=actor)
+        _audit(
+            locked,
+            action="unblock",
+            actor=actor,
+            ip=ip,
+            user=user.pk if user else None,
+            unblocked=lifted,
+            services=[call.service_id for call in calls],
+        )
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked,
+                template="blocking_lifted",
+                key="unblocked",
+                note=note,
+                services=_service_names(calls),
+            )
+        )
+    return _refresh(withdrawal, locked)
+
+
+def objection_request_grant(
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+) -> WithdrawalRequest:
+    """Grant an objection to automated processing (Art. 19-1): the account records it, and consent-status and
+    the webhooks tell the other services to take no decision about the person solely by automated means."""
+    with transaction.atomic():
+        locked = _granted(withdrawal, RequestType.OBJECTION)
+        user = selectors.withdrawal_account(locked)
+        recorded = (
+            user_automated_processing_object(
+                user=user, reference=locked.reference, actor=actor, at=locked.decided_at
+            )
+            if user is not None
+            else False
+        )
+        _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
+        _audit(locked, action="grant", actor=actor, ip=ip, user=user.pk if user else None, recorded=recorded)
+        outbox_emails_queue(
+            emails=emails.to_requester_if_possible(
+                locked, template="objection_granted", key="decision", has_account=user is not None
+            )
+        )
+    return _refresh(withdrawal, locked)
+
+
+def destruction_request_grant(
+    *, withdrawal: WithdrawalRequest, actor: Any, ip: str | None = None
+) -> WithdrawalRequest:
+    """Grant a destruction: every connected service that can is called to destroy the person's data, and the
+    portal's is erased now by the same erasers as retention (accounts.services.user_data_erase: the
+    account, its requests, emails, acceptance evidence IPs, the personal part of audit events), keeping
+    only what the law requires (the closing letter lists it).
+
+    The request itself stays, without contact details, as the proof that it was handled. The closing letter
+    is written now, held, to the only copy of the address left; it is sent once every destroy call has its
+    answer (destruction_closing_letter_release), naming which services confirmed, and its address is
+    erased once it is sent. Without an email address the letter goes to the privacy mailbox to be posted.
+    """
+    with transaction.atomic():
+        locked = _granted(withdrawal, RequestType.DESTRUCTION)
+        user = selectors.withdrawal_account(locked)
+        address, postal_address = locked.email, locked.postal_address
+        # Each call keeps what it posts (the person's name, address, phone) until its service answers.
+        calls = service_calls_start(request=locked, action=Action.DESTROY, actor=actor)
+        _timeline(locked, kind=Kind.GRANTED, visible=True, actor=actor)
+        details = {"reference": locked.reference}
+        if user is not None:
+            user_agreement_end(user=user, at=locked.decided_at, actor=actor, details=details)
+            user_data_erase(user_ids=[user.pk], actor=actor, details=details)
+        elif locked.requester_email_verified and address:
+            # A visitor who proved the address: their other requests from it go too.
+            withdrawal_personal_data_erase(user_ids=[], emails=[address])
+        outbox_topic_personal_data_erase(
+            topic=TOPIC, object_ids=[locked.pk], emails=[address] if address else []
+        )
+        _requests_anonymise([locked.pk])
+        locked.refresh_from_db()
+        _audit(
+            locked,
+            action="grant",
+            actor=actor,
+            ip=ip,
+            user=user.pk if user else None,
+            erased=user is not None,
+            services=[call.service_id for call in calls],
+        )
+        outbox_email_hold(
+            email=emails.closing_letter(
+                locked,
+                to=address or settings.PRIVACY_MAILBOX,
+                language=locked.language,
+                had_account=user is not None,
+                post_to="" if address else postal_address,
+            )
+        )
+        destruction_closing_letter_release(withdrawal=locked)
+    return _refresh(withdrawal, locked)
+
+
+KEPT_ITEMS_MAX = 10
+KEPT_TEXT_MAX = 300
+
+
+def _kept_by(call: ServiceCall) -> list[dict[str, str]]:
+    """Return what a service said it kept after destroying, and why ({"data", "reason"} items of its
+    answer's "kept"); nothing for an answer that does not say."""
+    kept = (call.result or {}).get("kept") if call.state == ServiceCall.State.DONE else None
+    return [
+        {
+            "data": str(item.get("data", ""))[:KEPT_TEXT_MAX],
+            "reason": str(item.get("reason", ""))[:KEPT_TEXT_MAX],
+        }
+        for item in (kept if isinstance(kept, list) else [])[:KEPT_ITEMS_MAX]
+        if isinstance(item, dict) and item.get("data")
+    ]
+
+
+def destruction_service_answer_add(*, withdrawal: WithdrawalRequest, call: ServiceCall) -> bool:
+    """Add a destroy call's final answer (the service, its answer, the day, what it kept and why) to the
+    held closing letter of a granted destruction request, then send the letter if every destroy call is
+    answered. Return whether it was sent now."""
+    if withdrawal.request_type != RequestType.DESTRUCTION or call.action != Action.DESTROY:
+        return False
+    item = {
+        "name": call.service.name,
+        "state": call.state,
+        "answered_on": emails.day_text(working_days.local_date(call.answered_at), withdrawal.language),
+        "kept": _kept_by(call),
+    }
+    with transaction.atomic():
+        # The letter's row stays locked: of two answers at the same time, the second sees the first.
+        outbox_email_held_add(dedup_key=emails.dedup_key(withdrawal, "closing"), key="services", item=item)
+        return destruction_closing_letter_release(withdrawal=withdrawal)
+
+
+def destruction_closing_letter_release(*, withdrawal: WithdrawalRequest) -> bool:
+    """Send the held closing letter of a granted destruction request once every destroy call has its final
+    answer; return whether it was sent now (a letter sent already is not sent again)."""
+    if withdrawal.request_type != RequestType.DESTRUCTION or withdrawal.status != Status.GRANTED:
+        return False
+    if not service_calls_all_final(withdrawal.pk, Action.DESTROY):
+        return False
+    with transaction.atomic():
+        letter = outbox_email_release(dedup_key=emails.dedup_key(withdrawal, "closing"))
+        if letter is None:
+            return False
+        _timeline(withdrawal, kind=Kind.CLOSING_LETTER, visible=True)
+        _audit(
+            withdrawal,
+            action="closing_letter",
+            email=letter.pk,
+            services={item["name"]: item["state"] for item in letter.context.get("services", [])},
+        )
+    return True
+
+
+def withdrawal_service_answer_record(*, withdrawal: WithdrawalRequest, call: ServiceCall) -> TimelineEntry:
+    """Note on the request's timeline (staff only) that a connected service gave its final answer."""
+    return _timeline(
+        withdrawal,
+        kind=Kind.SERVICE_ANSWERED,
+        visible=False,
+        text=f"{call.service.name} · {call.action} · {call.state}",
+        actor=call.marked_by,
+    )
+
+
 # --- the access package (Law on Personal Data, Art. 24; docs/access-package.md) -------------------
 
 EXPORT = "export"
@@ -1065,7 +1444,7 @@ def _export_calls(withdrawal: WithdrawalRequest) -> list:
 def _access_package_build(withdrawal: WithdrawalRequest, *, actor: Any = None, ip=None) -> AccessPackage:
     """Build (or build again) the request's package from what the portal holds now and what the services
     returned. Call it in a transaction that holds the request's row."""
-    account = withdrawal.requester or _account_proven_by(withdrawal)
+    account = withdrawal.requester or selectors.withdrawal_account_proven(withdrawal)
     calls = _export_calls(withdrawal)
     now = timezone.now()
     document = access_package_document(withdrawal=withdrawal, account=account, calls=calls, now=now)

@@ -223,7 +223,7 @@ CONSENT_CHANGE_RECEIVERS = ["apps.acceptances.services.consent_change_publish"]
 
 # --- Connected services: calls for people's requests (docs/connected-services.md) -----------------
 # Called with (call=) in the transaction in which a service call gets its final answer.
-SERVICE_CALL_RECEIVERS: list[str] = ["apps.withdrawals.receivers.service_call_finished"]
+SERVICE_CALL_RECEIVERS = ["apps.withdrawals.receivers.service_call_finished"]
 # The wait after a failed post doubles from this many seconds up to the cap; a call is retried until the
 # service answers (a service down for the whole term is flagged: SERVICE_CALL_FLAG_HOURS_BEFORE_DUE).
 SERVICE_CALL_BACKOFF_SECONDS = env.int("SERVICE_CALL_BACKOFF_SECONDS", default=30)

@@ -180,7 +180,7 @@ def test_sweep_before_the_deadline_records_nothing():
     assert result["status"] == "before-deadline" and not Acceptance.objects.exists()
 
 
-def test_sweep_skips_withdrawn_ended_erased_inactive_and_already_accepted_users():
+def test_sweep_skips_withdrawn_ended_erased_inactive_blocked_and_already_accepted_users():
     version = publish(published_at=_published_at(12, 0))
     used = version.implicit_acceptance_at + timedelta(hours=1)
     now = used + timedelta(hours=1)
@@ -189,6 +189,7 @@ def test_sweep_skips_withdrawn_ended_erased_inactive_and_already_accepted_users(
     UserFactory(last_used_at=used, agreement_status="ended", agreement_ended_at=used)
     UserFactory(last_used_at=used, erased_at=used)
     UserFactory(last_used_at=used, is_active=False)
+    UserFactory(last_used_at=used, blocked_at=used, blocked_reference="BR-2026-000001")
     UserFactory(last_used_at=None)
     accepted = UserFactory(last_used_at=used)
     Acceptance.objects.create(
@@ -337,6 +338,7 @@ def test_reminders_go_to_pending_users_once(settings):
     settings.POLICY_REMINDER_DAYS_BEFORE = 2
     version = publish(published_at=_published_at(12, 0))
     pending = UserFactory()
+    UserFactory(blocked_at=timezone.now(), blocked_reference="BR-2026-000001")  # nothing goes to them
     accepted = UserFactory()
     Acceptance.objects.create(
         user=accepted,

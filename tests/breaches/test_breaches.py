@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.breaches import services
@@ -170,6 +171,16 @@ def test_the_notice_interrupted_midway_resumes_and_reaches_each_person_once(offi
     assert emails.get(user=users[0]).context["subject"] == "Деректердің қауіпсіздігі бұзылды"
     notice.refresh_from_db()
     assert notice.finished_at is not None and notice.written == len(recipients)
+
+
+def test_a_notice_to_everyone_reaches_a_person_whose_data_is_blocked_too(officer):
+    """A breach notice is owed to the person; blocking stops processing for a purpose, not this."""
+    blocked = UserFactory(blocked_at=timezone.now(), blocked_reference="BR-2026-000001")
+    ended = UserFactory(agreement_status="ended", agreement_ended_at=timezone.now())
+    notice = _notice(officer, record(officer))
+    services.breach_notice_fanout(notice=notice)
+    told = set(OutboxEmail.objects.filter(topic="breach.notice").values_list("user_id", flat=True))
+    assert blocked.pk in told and ended.pk not in told
 
 
 def test_a_notice_to_a_list_of_ids_reaches_only_them(officer):

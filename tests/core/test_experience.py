@@ -55,7 +55,7 @@ def test_audit_list_shows_readable_actions_and_the_csv_holds_json_and_almaty_tim
         )
     client.force_login(officer)
     listing = client.get(reverse("admin:audit_auditevent_changelist")).content.decode()
-    assert "Withdrawal request viewed" in listing and "withdrawal request" in listing
+    assert "Request viewed" in listing and "request" in listing
     response = client.post(
         reverse("admin:audit_auditevent_changelist"),
         {"action": "export_csv", "_selected_action": [event.pk]},
@@ -64,7 +64,7 @@ def test_audit_list_shows_readable_actions_and_the_csv_holds_json_and_almaty_tim
     header, row = rows[0], next(r for r in rows[1:] if "withdrawal.view" in r)
     assert header[0] == "time (Almaty)"
     assert row[0] == "2026-11-30 01:30:00"  # 20:30 UTC is 01:30 the next day in Almaty (UTC+5)
-    assert row[header.index("action")] == "Withdrawal request viewed"
+    assert row[header.index("action")] == "Request viewed"
     assert json.loads(row[header.index("details")]) == {"number": 1}
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def users():
-    """Eight users who should be told, and four who should not."""
+    """Eight users who should be told, and four who should not: ended, erased, deactivated, blocked."""
     past = timezone.now() - timedelta(days=30)
     told = [
         UserFactory(language=lang, date_joined=past)
@@ -33,6 +33,7 @@ def users():
     UserFactory(agreement_status="ended", agreement_ended_at=past, date_joined=past)
     UserFactory(erased_at=past, date_joined=past)
     UserFactory(is_active=False, date_joined=past)
+    UserFactory(blocked_at=past, blocked_reference="BR-2026-000001", date_joined=past)
     return told
 
 

@@ -7,17 +7,20 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.urls import reverse
 
 from apps.acceptances.models import Acceptance
 from apps.acceptances.selectors import acceptances_per_day
+from apps.connectors.services import service_calls_start
 from apps.policies.selectors import policy_current_cache_refresh
 from apps.withdrawals import services
 from apps.withdrawals.selectors import withdrawal_dashboard_figures
 from tests.accounts.factories import UserFactory
+from tests.connectors.factories import ConnectedServiceFactory
 from tests.policies.factories import PolicyVersionFactory
 from tests.roles.conftest import member
-from tests.withdrawals.factories import verified
+from tests.withdrawals.factories import RequestFactory, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +63,19 @@ def requests_data(db):
         verified(email="never@example.kz").__class__.objects.filter(email="never@example.kz").update(
             status="cancelled", cancelled_at=at(2026, 11, 24, 11)
         )
+    with time_machine.travel(at(2026, 11, 24, 10), tick=False):
+        # A correction, due the next working day: overdue, and a connected service has not answered it.
+        correction = RequestFactory(request_type="correction", email="fix@example.kz")
+        ConnectedServiceFactory(name="Shop", actions=["export"])
+        with transaction.atomic():
+            service_calls_start(request=correction, action="export")
     fast = decided(staff, verified_at=at(2026, 11, 2, 10), decided_at=at(2026, 11, 4, 10))
     middle = decided(staff, verified_at=at(2026, 11, 2, 10), decided_at=at(2026, 11, 6, 10), refuse=True)
     slow = decided(staff, verified_at=at(2026, 11, 2, 10), decided_at=at(2026, 11, 12, 10))
     old = decided(staff, verified_at=at(2026, 7, 1, 10), decided_at=at(2026, 7, 5, 10))
     return {
         "overdue": overdue,
+        "correction": correction,
         "fresh": fresh,
         "reviewing": reviewing,
         "waiting": waiting,
@@ -110,10 +120,20 @@ def figures_in(html: str) -> dict[str, tuple[str, str]]:
 
 
 def test_request_figures_against_known_data(requests_data, django_assert_num_queries):
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         figures = withdrawal_dashboard_figures(now=NOW)
-    assert figures.open_by_status == {"submitted": 2, "in_review": 1, "awaiting_information": 1}
-    assert figures.overdue == 1
+    assert figures.open_by_status == {"submitted": 3, "in_review": 1, "awaiting_information": 1}
+    assert figures.open_by_type == {
+        "withdrawal": 4,
+        "access": 0,
+        "correction": 1,
+        "blocking": 0,
+        "destruction": 0,
+        "objection": 0,
+    }
+    assert figures.overdue_by_type["withdrawal"] == figures.overdue_by_type["correction"] == 1
+    assert figures.services_unanswered == 1
+    assert figures.overdue == 2
     assert figures.waiting_near_due == 0  # asked on 24 November, due in December
     assert figures.third_parties_unconfirmed == 0
     assert figures.decided == 3
@@ -146,12 +166,19 @@ def test_officer_sees_every_figure_and_each_links_to_its_list(client, requests_d
         html = page.content.decode()
         figures = figures_in(html)
         assert {name: value for name, (_href, value) in figures.items()} == {
-            "status-submitted": "2",
+            "status-submitted": "3",
             "status-in_review": "1",
             "status-awaiting_information": "1",
-            "overdue": "1",
+            "overdue": "2",
             "waiting-near-due": "0",
+            "services-unanswered": "1",
             "third-parties-unconfirmed": "0",
+            "type-withdrawal": "4",
+            "type-access": "0",
+            "type-correction": "1",
+            "type-blocking": "0",
+            "type-destruction": "0",
+            "type-objection": "0",
             "median": "4.0",
             "method-explicit": "3",
             "method-implicit": "1",
@@ -167,10 +194,17 @@ def test_officer_sees_every_figure_and_each_links_to_its_list(client, requests_d
             assert response.status_code == 200, name
             return {obj.pk for obj in response.context["cl"].queryset}
 
-        assert listed("status-submitted") == {requests_data["overdue"].pk, requests_data["fresh"].pk}
+        correction = requests_data["correction"].pk
+        assert listed("status-submitted") == {
+            requests_data["overdue"].pk,
+            requests_data["fresh"].pk,
+            correction,
+        }
         assert listed("status-in_review") == {requests_data["reviewing"].pk}
         assert listed("status-awaiting_information") == {requests_data["waiting"].pk}
-        assert listed("overdue") == {requests_data["overdue"].pk}
+        assert listed("overdue") == {requests_data["overdue"].pk, correction}
+        assert listed("type-correction") == listed("services-unanswered") == {correction}
+        assert len(listed("type-withdrawal")) == 4 and listed("type-objection") == set()
         assert listed("median") == requests_data["recent_decisions"]
         version = acceptance_data["version"]
         explicit = Acceptance.objects.filter(version=version, method="explicit")
@@ -241,7 +275,7 @@ def test_request_block_alone_for_a_request_reader(client, requests_data):
     client.force_login(reader)
     with time_machine.travel(NOW, tick=False):
         figures = figures_in(client.get("/admin/").content.decode())
-    assert figures["overdue"][1] == "1" and "total" not in figures
+    assert figures["overdue"][1] == "2" and "total" not in figures
 
 
 def test_no_published_version_says_so(client):

@@ -39,6 +39,7 @@ SECRET_AGENT = "HiddenAgent/1.0"
 SHOWN = {
     "withdrawals.withdrawalrequest": {
         "reference",
+        "request_type",
         "full_name",
         "email",
         "scope",
@@ -47,7 +48,7 @@ SHOWN = {
         "due_at",
         "decided_at",
     },
-    "withdrawals.withdrawalrequeststatus": {"reference", "full_name", "status", "due_at"},
+    "withdrawals.withdrawalrequeststatus": {"reference", "request_type", "full_name", "status", "due_at"},
     "withdrawals.thirdparty": {"name", "contact_email", "language", "active", "created_at"},
     "accounts.user": {
         "email",

@@ -2,9 +2,11 @@ import itertools
 import uuid
 
 import factory
+from django.utils import timezone
 
-from apps.withdrawals import services
-from apps.withdrawals.models import ThirdParty, WithdrawalRequest
+from apps.calendars import working_days
+from apps.withdrawals import selectors, services
+from apps.withdrawals.models import ThirdParty, TimelineEntry, WithdrawalRequest
 
 
 class ThirdPartyFactory(factory.django.DjangoModelFactory):
@@ -86,6 +88,56 @@ def verified(**kwargs) -> WithdrawalRequest:
 def in_review(*, staff, **kwargs) -> WithdrawalRequest:
     withdrawal = verified(**kwargs)
     return services.withdrawal_request_review_start(withdrawal=withdrawal, actor=staff)
+
+
+class RequestFactory(factory.django.DjangoModelFactory):
+    """A registered request of a type other than withdrawal (correction, blocking, destruction, objection),
+    as the public forms and the API store it: confirmed, with its reference in its type's series and its
+    term; `details` as the type's form writes them. Pass `requester=` for one filed from an account."""
+
+    class Meta:
+        model = WithdrawalRequest
+        skip_postgeneration_save = True
+
+    submission_token = factory.LazyFunction(uuid.uuid4)
+    request_type = "correction"
+    channel = "web"
+    full_name = "Aigerim Nurlanovna"
+    email = factory.LazyAttribute(lambda o: o.requester.email if o.requester else "visitor@example.kz")
+    requester = None
+    requester_email_verified = True
+    phone = "+77011234567"
+    reason = factory.Sequence(lambda n: f"Please act on my data. ({n})")
+    details = factory.LazyFunction(dict)
+    language = "en"
+    ip = "203.0.113.5"
+    user_agent = "pytest"
+    status = WithdrawalRequest.Status.SUBMITTED
+    received_at = factory.LazyFunction(timezone.now)
+    verified_at = factory.LazyFunction(timezone.now)
+    reference = factory.LazyAttribute(
+        lambda o: services._reference_take(
+            request_type=o.request_type, year=working_days.local_date(timezone.now()).year
+        )
+    )
+    due_at = factory.LazyAttribute(
+        lambda o: working_days.due_at_after(o.received_at, selectors.term_working_days(o.request_type))
+    )
+
+    @factory.post_generation
+    def timeline(obj, create, extracted, **kwargs):
+        if create:
+            TimelineEntry.objects.bulk_create(
+                [
+                    TimelineEntry(request=obj, kind=kind, visible_to_requester=True, actor=obj.requester)
+                    for kind in (TimelineEntry.Kind.SUBMITTED, TimelineEntry.Kind.VERIFIED)
+                ]
+            )
+
+
+def typed_in_review(*, staff, **kwargs) -> WithdrawalRequest:
+    """A request of another type (RequestFactory's arguments), taken into review by `staff`."""
+    return services.withdrawal_request_review_start(withdrawal=RequestFactory(**kwargs), actor=staff)
 
 
 def access_request(*, requester=None, email="visitor@example.kz", language="en", confirm=True, **extra):

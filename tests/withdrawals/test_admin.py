@@ -255,9 +255,10 @@ def test_csv_export_lists_the_selection_safely_and_is_audited(client, staff):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 2
-    assert rows[0][:5] == ["reference", "status", "scope", "purposes", "full name"] and len(rows[0]) == 17
-    assert rows[1][0] == withdrawal.reference
-    assert rows[1][4].startswith("'=")  # a spreadsheet will not run it
+    assert rows[0][:6] == ["reference", "type", "status", "scope", "purposes", "full name"]
+    assert len(rows[0]) == 18
+    assert rows[1][:2] == [withdrawal.reference, "Withdrawal of consent"]
+    assert rows[1][5].startswith("'=")  # a spreadsheet will not run it
     export = AuditEvent.objects.get(action="export.csv", actor=staff)
     assert export.target_type == "withdrawals.withdrawalrequest"
     assert export.details["rows"] == 1 and export.details["ids"] == [withdrawal.pk]

@@ -41,13 +41,31 @@ CONFIRM_SUBJECT = {
     "destruction": "Confirm your request to destroy your data",
     "objection": "Confirm your request to object to automated processing",
 }
+# The decision of each type: its own letter (the other rights have theirs, with what was done), its subject
+# and a sentence of it.
 GRANTED = {
-    "access": ("the answer to your request for access is ready", "download a copy"),
-    "correction": ("your data is corrected", "your data was corrected as you asked"),
-    "blocking": ("your data is blocked", "your personal data is blocked"),
-    "destruction": ("your data is destroyed", "your user agreement has ended"),
-    "objection": ("your objection is upheld", "no longer applies to you"),
+    "access": ("withdrawal_granted", "the answer to your request for access is ready", "download a copy"),
+    "correction": ("correction_granted", "your data is corrected", "We made these corrections"),
+    "blocking": ("blocking_granted", "your data is blocked", "your personal data is blocked"),
+    "destruction": ("destruction_closing", "your personal data is destroyed", "What we kept, and why"),
+    "objection": ("objection_granted", "your objection is upheld", "solely on automated processing"),
 }
+
+
+def grant(withdrawal, staff):
+    """Grant a request through its type's own step, as the admin does."""
+    if withdrawal.request_type == "correction":
+        return services.correction_request_grant(
+            withdrawal=withdrawal,
+            actor=staff,
+            changes={"full_name": "Aigerim Nurlanovna", "phone": "+77017654321"},
+        )
+    granting = {
+        "blocking": services.blocking_request_grant,
+        "destruction": services.destruction_request_grant,
+        "objection": services.objection_request_grant,
+    }.get(withdrawal.request_type, services.withdrawal_request_grant)
+    return granting(withdrawal=withdrawal, actor=staff)
 
 
 def delivered(template, **filters):
@@ -114,9 +132,9 @@ def test_decisions_are_worded_for_the_type(request_type):
     staff = StaffFactory()
     granted = verified(request_type=request_type, email="granted@example.kz")
     services.withdrawal_request_review_start(withdrawal=granted, actor=staff)
-    services.withdrawal_request_grant(withdrawal=granted, actor=staff)
-    _row, message, text, html = delivered("withdrawal_granted")
-    subject, sentence = GRANTED[request_type]
+    grant(granted, staff)
+    template, subject, sentence = GRANTED[request_type]
+    _row, message, text, html = delivered(template)
     assert message.subject == f"{granted.reference}: {subject}"
     assert sentence in text and sentence in html
     assert "withdraw" not in text.lower()
