@@ -527,11 +527,16 @@ def user_block(*, user, reference: str, actor: Any = None, at: datetime | None =
 
 def user_unblock(*, user, reference: str, actor: Any = None, at: datetime | None = None) -> bool:
     """Lift the blocking of the user's data (staff, on the blocking request `reference`); processing may
-    resume. Return False when the data was not blocked."""
+    resume. Return False when the data was not blocked by that request (not blocked, or blocked under
+    another request, whose own unblocking lifts it)."""
     at = at or timezone.now()
     User = get_user_model()
     with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk, blocked_at__isnull=False).first()
+        locked = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk, blocked_at__isnull=False, blocked_reference=reference[:20])
+            .first()
+        )
         if locked is None:
             return False
         details = {

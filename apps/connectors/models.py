@@ -193,8 +193,9 @@ class ServiceCall(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("The service could not do it")
         DONE_BY_HAND = "done_by_hand", _("Done by hand")
+        CANCELLED = "cancelled", _("Not needed: the request was closed first")
 
-    FINAL_STATES = (State.DONE, State.FAILED, State.DONE_BY_HAND)
+    FINAL_STATES = (State.DONE, State.FAILED, State.DONE_BY_HAND, State.CANCELLED)
 
     request = models.ForeignKey(
         "withdrawals.WithdrawalRequest",

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -171,21 +172,17 @@ def service_call_backoff(attempts: int) -> timedelta:
 
 
 def _claim(call_pk: int) -> ServiceCall | None:
-    """Mark the call as being posted, in a committed transaction, if it is queued, due and not in hand."""
+    """Mark the call as being posted, in one conditional update, if it is queued, due and not in hand: two
+    workers never both post it, on PostgreSQL or SQLite."""
     now = timezone.now()
-    with transaction.atomic():
-        call = (
-            ServiceCall.objects.select_for_update(skip_locked=True)
-            .filter(pk=call_pk, state=ServiceCall.State.QUEUED, claimed_at__isnull=True)
-            .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
-            .first()
-        )
-        if call is None:
-            return None
-        call.attempts += 1
-        call.claimed_at = now
-        call.save(update_fields=["attempts", "claimed_at", "updated_at"])
-    return ServiceCall.objects.select_related("service").get(pk=call.pk)
+    claimed = (
+        ServiceCall.objects.filter(pk=call_pk, state=ServiceCall.State.QUEUED, claimed_at__isnull=True)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .update(attempts=F("attempts") + 1, claimed_at=now, updated_at=now)
+    )
+    if not claimed:
+        return None
+    return ServiceCall.objects.select_related("service").get(pk=call_pk)
 
 
 def service_call_attempt(*, call_pk: int) -> timedelta | None:
@@ -494,6 +491,30 @@ def service_calls_sweep(*, batch_size: int = 500) -> dict[str, int]:
 
 
 # --- Retention --------------------------------------------------------------------------------------
+
+
+def service_calls_cancel(*, request_id: int, actor: Any = None) -> int:
+    """Stop the calls of a request closed (cancelled or refused) before the services answered: they are not
+    posted again and a late callback is ignored. Return how many calls stopped."""
+    with transaction.atomic():
+        ids = list(
+            ServiceCall.objects.select_for_update()
+            .filter(request_id=request_id)
+            .exclude(state__in=ServiceCall.FINAL_STATES)
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            ServiceCall.objects.filter(pk__in=ids).update(
+                state=ServiceCall.State.CANCELLED, next_attempt_at=None, updated_at=timezone.now()
+            )
+            audit_event_record(
+                actor=actor,
+                action="service_call.cancel",
+                target_type=ServiceCall._meta.get_field("request").related_model._meta.label_lower,
+                target_id=str(request_id),
+                details={"calls": ids},
+            )
+    return len(ids)
 
 
 def service_calls_personal_data_erase(*, request_ids: list[int]) -> int:

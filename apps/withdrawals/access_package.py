@@ -153,12 +153,26 @@ def _request(item: WithdrawalRequest) -> dict:
     }
 
 
+# Emails a staff member gets in that role (about other people's requests and breaches): not their own
+# personal data, and not theirs to see in a package.
+STAFF_TEMPLATES = (
+    "withdrawal_application",
+    "withdrawal_staff_update",
+    "withdrawal_third_party",
+    "withdrawal_due_digest",
+    "breach_recorded",
+    "breach_digest",
+)
+
+
 def _emails(user, requests: list[WithdrawalRequest]) -> list[dict]:
     addresses = {item.email for item in requests if item.email} - {ERASED_EMAIL}
     if user is not None:
         addresses.add(user.email)
-    rows = outbox_emails_to(user_id=user.pk if user else None, emails=sorted(addresses)).exclude(
-        to=ERASED_EMAIL
+    rows = (
+        outbox_emails_to(user_id=user.pk if user else None, emails=sorted(addresses))
+        .exclude(to=ERASED_EMAIL)
+        .exclude(template__in=STAFF_TEMPLATES)
     )
     return [
         {

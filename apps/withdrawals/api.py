@@ -273,12 +273,12 @@ def _account(person: PersonIn):
     if person.user_id is None:
         return None
     account = get_user_model().objects.filter(pk=person.user_id, erased_at__isnull=True).first()
-    if account is None:
-        raise ApiError(404, _("Unknown user."), unknown=[str(person.user_id)])
-    if account.email.lower() != person.email:
+    if account is None or account.email.lower() != person.email:
+        # One answer for an unknown number and for the wrong address, so a token cannot test which address
+        # an account has.
         raise ApiError(
             422,
-            _("The email is not the address of this account."),
+            _("No account with this number has this address."),
             errors=[{"location": "person.email", "message": _("Give the account's own address.")}],
         )
     return account

@@ -38,7 +38,11 @@ from apps.connectors.selectors import (
     service_calls_of_request,
     service_calls_unanswered,
 )
-from apps.connectors.services import service_calls_personal_data_erase, service_calls_start
+from apps.connectors.services import (
+    service_calls_cancel,
+    service_calls_personal_data_erase,
+    service_calls_start,
+)
 from apps.core.dates import COMPANY_TZ
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import (
@@ -458,6 +462,17 @@ def withdrawal_request_register_received(
         )
     if not email and not postal_address.strip():
         raise ValidationError(_("Give an email or a postal address to answer to."), code="contact")
+    if account is not None and email and email.strip().lower() != account.email.lower():
+        # The answer (an access package, a decision on the account) would go to someone the account's
+        # holder never named.
+        raise ValidationError(
+            _(
+                "The email is not the address of account %(account)s. Use the account's address, or leave "
+                "the account number empty."
+            )
+            % {"account": account.pk},
+            code="account_email",
+        )
     answers = _request_answers(
         request_type=request_type,
         scope=scope,
@@ -593,6 +608,7 @@ def withdrawal_request_cancel(
         locked.save()
         _timeline(locked, kind=Kind.CANCELLED, visible=True, actor=actor)
         _audit(locked, action="cancel", actor=actor, ip=ip)
+        _gathering_stop(locked, actor=actor)
         outbox_emails_queue(
             emails=[
                 emails.to_staff(locked, event="cancelled", key="cancelled"),
@@ -602,6 +618,13 @@ def withdrawal_request_cancel(
             ]
         )
     return _refresh(withdrawal, locked)
+
+
+def _gathering_stop(withdrawal: WithdrawalRequest, *, actor: Any) -> None:
+    """A request closed without an answer (cancelled, refused) needs nothing more from the connected
+    services, and what they sent for it is no longer needed: stop the calls and erase the package."""
+    service_calls_cancel(request_id=withdrawal.pk, actor=actor)
+    _access_packages_erase([withdrawal.pk], now=timezone.now())
 
 
 # --- staff -----------------------------------------------------------------------------------------
@@ -742,7 +765,12 @@ def withdrawal_request_grant(
         if locked.request_type == RequestType.ACCESS:
             _access_package_release(locked, actor=actor, ip=ip)
         _audit(locked, action="grant", actor=actor, ip=ip, scope=locked.scope, **effects)
-        decision = emails.to_requester_if_possible(locked, template="withdrawal_granted", key="decision")
+        # An access request's answer is the email that releases its package (one email, with the link).
+        decision = (
+            []
+            if locked.request_type == RequestType.ACCESS
+            else emails.to_requester_if_possible(locked, template="withdrawal_granted", key="decision")
+        )
         outbox_emails_queue(emails=[*(emails.to_third_party(locked, party) for party in parties), *decision])
     return _refresh(withdrawal, locked)
 
@@ -763,6 +791,7 @@ def withdrawal_request_refuse(
         locked.save()
         _timeline(locked, kind=Kind.REFUSED, visible=True, text=reason, actor=actor)
         _audit(locked, action="refuse", actor=actor, ip=ip)
+        _gathering_stop(locked, actor=actor)
         outbox_emails_queue(
             emails=emails.to_requester_if_possible(
                 locked, template="withdrawal_refused", key="decision", decision_reason=reason
@@ -871,17 +900,13 @@ def _requests_anonymise(ids: list[int]) -> int:
     requester's words in their timelines and the personal part of the audit events about them; return how
     many requests changed."""
     audit_personal_data_erase(targets={WithdrawalRequest._meta.label_lower: ids})
-    TimelineEntry.objects.filter(request_id__in=ids, kind__in=REQUESTER_TEXT_KINDS).exclude(text="").update(
-        text=""
-    )
-    # What the calls to connected services carried about the person (a call still owed an answer keeps it
-    # until it is answered: a destroy call must still name the person).
-    service_calls_personal_data_erase(request_ids=ids)
+    # Every text of the timeline: the requester's words, and staff's notes, questions and decisions, which
+    # quote them (a correction "kept as ...", why a blocking was lifted). The kinds and times stay.
+    TimelineEntry.objects.filter(request_id__in=ids).exclude(text="").update(text="")
     # A scan of a letter is the person's own words and details, like the form's: it goes too.
     ApplicationScan.objects.filter(request_id__in=ids).delete()
+    # The package and what the connected services answered or carried.
     _access_packages_erase(ids, now=timezone.now())
-    # What the connected services returned for these requests is the same personal data.
-    service_calls_personal_data_erase(request_ids=ids)
     return WithdrawalRequest.objects.filter(pk__in=ids).update(
         full_name="",
         email=ERASED_EMAIL,
@@ -1237,6 +1262,13 @@ def blocking_request_unblock(
         if not selectors.withdrawal_unblock_allowed(locked):
             raise TransitionNotAllowed(_("Only a granted blocking request not lifted yet can be unblocked."))
         user = selectors.withdrawal_account(locked)
+        if user is not None and user.blocked_at and user.blocked_reference != locked.reference:
+            # A second blocking granted while the first was in force changed nothing; lifting it must not
+            # lift the first one, nor tell the services to resume.
+            raise TransitionNotAllowed(
+                _("This person's data is blocked under request %(reference)s; lift the blocking there.")
+                % {"reference": user.blocked_reference}
+            )
         lifted = (
             user_unblock(user=user, reference=locked.reference, actor=actor) if user is not None else False
         )
@@ -1650,10 +1682,13 @@ def access_package_view_record(
 
 
 def _access_packages_erase(request_ids: list[int], *, now: datetime) -> list[int]:
-    """Clear the content of these requests' packages; return the requests whose package changed."""
+    """Clear the content of these requests' packages and what the connected services answered or carried
+    for them (the same personal data; a call still owed an answer keeps what it posts until it is
+    answered: a destroy call must still name the person); return the requests whose package changed."""
     packages = AccessPackage.objects.filter(request_id__in=request_ids, erased_at__isnull=True)
     changed = list(packages.values_list("request_id", flat=True))
     packages.update(document={}, html="", erased_at=now)
+    service_calls_personal_data_erase(request_ids=list(request_ids))
     return changed
 
 

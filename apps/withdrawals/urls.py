@@ -4,8 +4,8 @@ from . import views
 
 app_name = "withdrawals"
 
-urlpatterns = [
-    path("", views.withdrawal_form, name="form"),
+# The pages of a request once filed, the same under /privacy/withdraw/ and /privacy/requests/.
+request_pages = [
     path("sent/", views.withdrawal_sent, name="sent"),
     path("confirm/<str:token>/", views.withdrawal_confirm, name="confirm"),
     path("status/<str:token>/", views.withdrawal_status, name="status"),
@@ -19,3 +19,5 @@ urlpatterns = [
     ),
     path("package/<str:token>/", views.access_package_link, name="package_link"),
 ]
+
+urlpatterns = [path("", views.withdrawal_form, name="form"), *request_pages]

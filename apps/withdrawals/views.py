@@ -13,7 +13,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
 
 from apps.core.http import attachment_response, client_ip
 
@@ -73,6 +76,17 @@ def _service_errors(form, error: ValidationError) -> None:
 def _submit(request, form, *, request_type: str):
     """File the form's request through the service; return the response that follows, or None when the
     service refused it (its messages are on the form)."""
+    # Per address, only a form that would file a request counts (each sends an email): a person who
+    # corrects a mistake, or uses several rights in a row, is not locked out by the attempts themselves.
+    if is_ratelimited(
+        request,
+        group="withdrawals.form.email",
+        key=_email_key,
+        rate=_rate_per_email,
+        method=ALL,
+        increment=True,
+    ):
+        raise Ratelimited()
     user = form.user
     data = form.cleaned_data
     if request_type == RequestType.WITHDRAWAL:
@@ -132,7 +146,6 @@ def _form_context(request_type: str) -> dict:
 
 @never_cache
 @ratelimit(group="withdrawals.form.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
-@ratelimit(group="withdrawals.form.email", key=_email_key, rate=_rate_per_email, method="POST", block=True)
 def withdrawal_form(request):
     user = request.user if request.user.is_authenticated else None
     if request.method == "POST":
@@ -157,7 +170,6 @@ def request_start(request):
 # The same limits as the withdrawal form, and the same buckets: a flood cannot go round them by type.
 @never_cache
 @ratelimit(group="withdrawals.form.ip", key=_ip_key, rate=_rate_per_ip, method="POST", block=True)
-@ratelimit(group="withdrawals.form.email", key=_email_key, rate=_rate_per_email, method="POST", block=True)
 def request_form(request, request_type: str):
     form_class = REQUEST_FORMS.get(request_type)
     if form_class is None:

@@ -273,7 +273,7 @@ ACCESS_PACKAGE_KEEP_DAYS = env.int("ACCESS_PACKAGE_KEEP_DAYS", default=30)
 ACCESS_PACKAGE_LINK_RATE = env("ACCESS_PACKAGE_LINK_RATE", default="3/h")
 # django-ratelimit rates for the withdrawal form ("<count>/<s|m|h|d>").
 WITHDRAWAL_RATE_PER_IP = env("WITHDRAWAL_RATE_PER_IP", default="20/h")
-WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="5/h")
+WITHDRAWAL_RATE_PER_EMAIL = env("WITHDRAWAL_RATE_PER_EMAIL", default="10/h")
 # Sections of the "My privacy" page: dotted paths to `(request) -> {"template", "context"} | None`.
 MY_PRIVACY_SECTIONS = [
     "apps.withdrawals.selectors.my_privacy_section",

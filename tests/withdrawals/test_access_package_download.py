@@ -42,7 +42,7 @@ def granted(staff):
 
 @pytest.fixture
 def client():
-    return Client(REMOTE_ADDR=IP)
+    return Client(REMOTE_ADDR=IP, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def status_url(withdrawal) -> str:
@@ -148,7 +148,7 @@ def test_the_link_works_once_and_only_in_the_browser_that_used_it(client, grante
     # The same browser following it again is taken to its open downloads.
     again = client.get(link)
     assert again.status_code == 302 and again["Location"].endswith("#package")
-    other = Client(REMOTE_ADDR="198.51.100.1")
+    other = Client(REMOTE_ADDR="198.51.100.1", HTTP_ACCEPT_LANGUAGE="en")
     page = other.get(link)
     assert page.status_code == 410 and b"used already" in page.content
     assert other.post(link).status_code == 410

@@ -99,7 +99,7 @@ def test_after_erasure_the_person_is_told_and_nothing_downloads(staff):
     withdrawal = access_request(email="aigerim@example.kz")
     services.withdrawal_request_review_start(withdrawal=withdrawal, actor=staff)
     services.withdrawal_request_grant(withdrawal=withdrawal, actor=staff)
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     token = status_token_make(withdrawal.public_id)
     client.post(reverse("requests:package_send_link", args=[token]))
     link = OutboxEmail.objects.get(template="access_package_link")

@@ -120,8 +120,10 @@ def test_an_account_whose_address_differs_or_that_does_not_exist_is_refused(api)
     response = api.post(body("access", person={**PERSON, "user_id": user.pk}))
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "person.email"
+    wrong_address = response.json()
+    # An unknown number gets the same answer, so a token cannot learn which address an account has.
     response = api.post(body("access", person={**PERSON, "user_id": 987654}))
-    assert response.status_code == 404 and response.json()["detail"] == "Unknown user."
+    assert response.status_code == 422 and response.json() == wrong_address
     assert not WithdrawalRequest.objects.exists()
 
 

@@ -44,7 +44,12 @@ CONFIRM_SUBJECT = {
 # The decision of each type: its own letter (the other rights have theirs, with what was done), its subject
 # and a sentence of it.
 GRANTED = {
-    "access": ("withdrawal_granted", "the answer to your request for access is ready", "download a copy"),
+    # One email answers an access request: the one that releases the package.
+    "access": (
+        "access_package_released",
+        "your data is ready to download",
+        "is ready on your request's page",
+    ),
     "correction": ("correction_granted", "your data is corrected", "We made these corrections"),
     "blocking": ("blocking_granted", "your data is blocked", "your personal data is blocked"),
     "destruction": ("destruction_closing", "your personal data is destroyed", "What we kept, and why"),

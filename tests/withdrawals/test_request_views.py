@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from apps.notifications.models import OutboxEmail
 from apps.withdrawals import selectors, services
@@ -15,6 +16,14 @@ from tests.accounts.factories import UserFactory
 from tests.withdrawals.factories import submit, verified
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The labels these tests compare are read in English, as the pages and emails they check are."""
+    with translation.override("en"):
+        yield
+
 
 START = "/privacy/requests/"
 TYPES = ["access", "correction", "blocking", "destruction", "objection"]
