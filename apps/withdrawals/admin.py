@@ -246,6 +246,20 @@ class WithdrawalRequestAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
 
     # --- read-only model form -----------------------------------------------------------------
 
+    def get_fieldsets(self, request, obj=None):
+        """A withdrawal's scope and purposes mean nothing on another type of request; the acknowledgement
+        is asked only of a withdrawal and a destruction (both may end the user agreement)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.request_type == RequestType.WITHDRAWAL:
+            return fieldsets
+        hidden = {"scope", "purposes_display"}
+        if obj.request_type != RequestType.DESTRUCTION:
+            hidden.add("acknowledgement")
+        return [
+            (name, {**options, "fields": [field for field in options["fields"] if field not in hidden]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
         names = [field.name for field in WithdrawalRequest._meta.fields]
         return [*names, "purposes_display", "details_display", "due_date", "days_left"]

@@ -307,7 +307,7 @@ def my_privacy_section(request) -> dict | None:
     ]
     return {
         "template": "withdrawals/my_privacy_section.html",
-        "context": {"withdrawal_rows": rows, "requests_path": reverse("requests:start")},
+        "context": {"account": user, "withdrawal_rows": rows, "requests_path": reverse("requests:start")},
     }
 
 

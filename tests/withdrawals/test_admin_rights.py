@@ -15,6 +15,7 @@ from tests.withdrawals.factories import (
     RequestFactory,
     ThirdPartyFactory,
     access_request,
+    in_review,
     typed_in_review,
     verified,
 )
@@ -81,6 +82,11 @@ def test_the_change_page_shows_the_corrections_asked_for_and_prefills_the_grant(
     assert 'name="apply_phone" id="id_apply_phone">' in page
     assert f"The effects apply to account #{person.pk}." in page
     assert "Grant the withdrawal" not in page and "Grant the correction" in page
+    # A withdrawal's scope and acknowledgement mean nothing here.
+    assert "field-scope" not in page and "field-acknowledgement" not in page
+    withdrawal = in_review(staff=staff, email="w@example.kz")
+    page = client.get(change_url(withdrawal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "field-scope" in page and "field-acknowledgement" in page
 
 
 def test_the_change_page_shows_the_grounds_and_the_decision_objected_to(client, staff, person):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from apps.connectors.models import ServiceCall
@@ -130,3 +131,21 @@ def test_a_form_sent_back_with_errors_does_not_use_up_the_addresss_allowance(set
     )
     assert response.status_code == 429
     assert WithdrawalRequest.objects.count() == 1
+
+
+def test_my_privacy_says_while_the_data_is_blocked_and_after_an_objection(staff):
+    person = UserFactory(email="aigerim@example.kz", language="en")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(person)
+    page = client.get(reverse("acceptances:my_privacy")).content.decode()
+    assert "do not process your personal data" not in page
+    blocking = typed_in_review(staff=staff, request_type="blocking", requester=person)
+    services.blocking_request_grant(withdrawal=blocking, actor=staff)
+    objection = typed_in_review(staff=staff, request_type="objection", requester=person)
+    services.objection_request_grant(withdrawal=objection, actor=staff)
+    page = client.get(reverse("acceptances:my_privacy")).content.decode()
+    assert f"it is blocked at your request {blocking.reference}" in page
+    assert f"(your objection {objection.reference})" in page
+    services.blocking_request_unblock(withdrawal=blocking, actor=staff, note="Resolved.")
+    page = client.get(reverse("acceptances:my_privacy")).content.decode()
+    assert "do not process your personal data" not in page
