@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.accounts.roles import SUPPORT
 from apps.accounts.services import (
@@ -1506,8 +1507,7 @@ def _access_package_build(withdrawal: WithdrawalRequest, *, actor: Any = None, i
 
 def access_package_service_call_finished(*, call: Any) -> AccessPackage | None:
     """Build the package of an access request once the last of its export calls is final; return it, or
-    None when there is nothing to build yet (or any more: a package built already changes only when staff
-    build it again).
+    None when there is nothing to build yet (or any more: a released package never changes).
 
     Called in the transaction of the call's final answer. The request's row is locked first, so of two
     services answering at once the second one to commit sees both answers and builds."""
@@ -1521,7 +1521,12 @@ def access_package_service_call_finished(*, call: Any) -> AccessPackage | None:
         )
         .first()
     )
-    if withdrawal is None or AccessPackage.objects.filter(request=withdrawal).exists():
+    # A package built already is built again when a service asked later (registered after the request
+    # arrived) answers, until it is released: what the person is given then does not change.
+    if (
+        withdrawal is None
+        or AccessPackage.objects.filter(request=withdrawal, released_at__isnull=False).exists()
+    ):
         return None
     if not service_calls_all_final(withdrawal.pk, EXPORT):
         return None
@@ -1533,7 +1538,9 @@ def access_package_rebuild(
 ) -> AccessPackage:
     """Build the package again at a staff member's request (after marking a service done by hand, or when
     the portal's data changed): only while the request is open, every service has answered, and the
-    package has not been released to the person."""
+    package has not been released to the person. A service registered since the request arrived is asked
+    first (the package is then built when it answers, and the step says so)."""
+    asked = 0
     with transaction.atomic():
         locked = WithdrawalRequest.objects.select_for_update().get(pk=withdrawal.pk)
         if locked.request_type != RequestType.ACCESS:
@@ -1545,8 +1552,10 @@ def access_package_rebuild(
             raise TransitionNotAllowed(
                 _("The data package was released to the person; what they were given does not change.")
             )
+        known = ServiceCall.objects.filter(request=locked, action=Action.EXPORT).count()
+        asked = len(service_calls_start(request=locked, action=Action.EXPORT, actor=actor)) - known
         state = selectors.access_package_state(locked)
-        if state.answered < state.total:
+        if not asked and state.answered < state.total:
             raise TransitionNotAllowed(
                 _(
                     "%(answered)s of %(total)s services have answered. Wait for the others, or mark them "
@@ -1554,7 +1563,19 @@ def access_package_rebuild(
                 )
                 % {"answered": state.answered, "total": state.total}
             )
-        return _access_package_build(locked, actor=actor, ip=ip)
+        if not asked:
+            return _access_package_build(locked, actor=actor, ip=ip)
+    # The new calls are committed: they go out now, and their answers build the package.
+    raise TransitionNotAllowed(
+        ngettext(
+            "%(count)s service registered since the request arrived was asked for the person's data; the "
+            "package is built when it answers.",
+            "%(count)s services registered since the request arrived were asked for the person's data; the "
+            "package is built when they answer.",
+            asked,
+        )
+        % {"count": asked}
+    )
 
 
 def _access_package_release(withdrawal: WithdrawalRequest, *, actor: Any, ip=None) -> AccessPackage:

@@ -149,3 +149,26 @@ def test_my_privacy_says_while_the_data_is_blocked_and_after_an_objection(staff)
     services.blocking_request_unblock(withdrawal=blocking, actor=staff, note="Resolved.")
     page = client.get(reverse("acceptances:my_privacy")).content.decode()
     assert "do not process your personal data" not in page
+
+
+def test_rebuilding_asks_a_service_registered_since_and_its_answer_builds_the_package(
+    reference_services, staff
+):
+    from apps.connectors.services import service_call_attempt
+
+    first = reference_services(name="Orders", mode="now")
+    withdrawal = access_request(email="aigerim@example.kz")
+    service_call_attempt(call_pk=ServiceCall.objects.get(request=withdrawal).pk)
+    built = AccessPackage.objects.get(request=withdrawal)
+    assert [row["name"] for row in built.document["services"]] == [first.service.name]
+    later = reference_services(name="Maps", mode="now")
+    services.withdrawal_request_review_start(withdrawal=withdrawal, actor=staff)
+    with (
+        translation.override("en"),
+        pytest.raises(services.TransitionNotAllowed, match="1 service registered"),
+    ):
+        services.access_package_rebuild(withdrawal=withdrawal, actor=staff)
+    call = ServiceCall.objects.get(request=withdrawal, service=later.service)
+    service_call_attempt(call_pk=call.pk)
+    rebuilt = AccessPackage.objects.get(request=withdrawal)
+    assert sorted(row["name"] for row in rebuilt.document["services"]) == ["Maps", "Orders"]
