@@ -52,13 +52,13 @@ def service_exports(request_id: int) -> list[tuple[ConnectedService, dict]]:
     ]
 
 
-def service_calls_unanswered(*, now: datetime | None = None) -> list[ServiceCall]:
+def service_calls_unanswered(*, now: datetime | None = None) -> QuerySet[ServiceCall]:
     """Return the calls still without a final answer whose request is due within
     SERVICE_CALL_FLAG_HOURS_BEFORE_DUE hours or overdue, soonest due first, with service and request: the
     digest and the dashboard flag them (a service down for the whole term shows here)."""
     now = now or timezone.now()
     horizon = now + timedelta(hours=settings.SERVICE_CALL_FLAG_HOURS_BEFORE_DUE)
-    return list(
+    return (
         ServiceCall.objects.exclude(state__in=ServiceCall.FINAL_STATES)
         .filter(request__due_at__isnull=False, request__due_at__lte=horizon)
         .select_related("service", "request")

@@ -221,7 +221,9 @@ def withdrawal_service_calls(withdrawal: WithdrawalRequest) -> list[ServiceCall]
 def withdrawal_requests_services_unanswered(*, now: datetime | None = None) -> list[int]:
     """Return the ids of the requests with a connected service's call still unanswered whose term is over
     or ends within SERVICE_CALL_FLAG_HOURS_BEFORE_DUE hours."""
-    return sorted({call.request_id for call in service_calls_unanswered(now=now)})
+    return sorted(
+        set(service_calls_unanswered(now=now).order_by().values_list("request_id", flat=True).distinct())
+    )
 
 
 def withdrawal_account_proven(withdrawal: WithdrawalRequest):
