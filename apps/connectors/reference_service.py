@@ -313,7 +313,10 @@ class ReferenceService:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Register its endpoint in the portal as http://HOST:PORT/alilo/calls with the same secret.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--secret", required=True, help="the signing secret registered in the portal")
