@@ -7,6 +7,7 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from apps.acceptances.services import service_token_create
 from apps.withdrawals.models import WithdrawalRequest
@@ -14,6 +15,14 @@ from apps.withdrawals.models import WithdrawalRequest
 from .support import Visitor, deliver_emails, emails_to, link_in, log_in_member, the_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _english_labels():
+    """The labels these tests compare are read in English, as the emails they check are."""
+    with translation.override("en"):
+        yield
+
 
 START = "/privacy/requests/"
 PREFIX = {"access": "AR", "correction": "CR", "blocking": "BR", "destruction": "DR", "objection": "OR"}

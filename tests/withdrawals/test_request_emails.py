@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from apps.notifications.models import OutboxEmail
 from apps.notifications.services import outbox_emails_deliver
@@ -10,6 +11,14 @@ from tests.accounts.factories import StaffFactory, UserFactory
 from tests.withdrawals.factories import submit, verified
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_labels():
+    """The labels these tests compare are read in English, as the emails they check are."""
+    with translation.override("en"):
+        yield
+
 
 TYPES = ["access", "correction", "blocking", "destruction", "objection"]
 HEADING = {
@@ -166,3 +175,9 @@ def test_a_withdrawals_emails_are_as_before():
     assert message.subject == f"Your request {withdrawal.reference} to withdraw consent is registered"
     _row, message, text, _html = delivered("withdrawal_application")
     assert "APPLICATION TO WITHDRAW CONSENT" in text and "Art. 8(7)" in text and "All processing" in text
+
+
+def test_an_access_request_without_a_reason_has_no_empty_reason_line():
+    verified(request_type="access", reason="")
+    _row, _message, text, html = delivered("withdrawal_received")
+    assert "Reason" not in text and "Reason" not in html
